@@ -1,0 +1,82 @@
+"""The ``tailwatch`` command. Thin: parse arguments, call the library, report.
+
+Exit codes: 0 success, 1 failure (a TailwatchError: bad file, bad data, failed source),
+2 usage (bad arguments; click's own convention).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from tailwatch import __version__
+from tailwatch.core.errors import TailwatchError
+
+app = typer.Typer(
+    name="tailwatch",
+    help="Self-hosted flight tracker for open-source investigations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tailwatch {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """tailwatch: ingest, decode, track, identify and reconstruct flights."""
+
+
+def _register() -> None:
+    from tailwatch.cli import config_cmd, decode_cmd, demo_cmd
+
+    decode_cmd.register(app)
+    config_cmd.register(app)
+    demo_cmd.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except typer.Exit as e:
+        return int(e.exit_code or 0)
+    except TailwatchError as e:
+        err.print(f"[bold red]error:[/] {e}")
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except Exception as e:  # click usage errors and friends
+        import click
+
+        if isinstance(e, click.exceptions.Abort):
+            return 130
+        if isinstance(e, click.ClickException):
+            e.show()
+            return int(e.exit_code)
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

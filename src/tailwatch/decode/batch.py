@@ -1,0 +1,123 @@
+"""MessageBatch: decoded messages as columns (numpy), with Arrow and record views at the edges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from tailwatch.core.frames import FrameBatch
+from tailwatch.core.rejects import Rejects
+from tailwatch.core.schema import (
+    MESSAGE_FIELD_BY_NAME,
+    MESSAGE_FIELD_NAMES,
+    MESSAGE_FIELDS,
+    Field,
+    format_bds,
+    format_category,
+    valid_mask,
+)
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_CATEGORY_LABELS = ["" if c < 8 else format_category(c) for c in range(40)]
+_BDS_LABELS = ["" if c == 0 else format_bds(c) for c in range(256)]
+
+
+@dataclass(slots=True)
+class MessageBatch:
+    """Decoded messages, one row per accepted frame.
+
+    ``batch["gs_kt"]`` is a numpy array per field of :data:`tailwatch.core.schema.MESSAGE_FIELDS`
+    (NaN or the field's null sentinel where absent; ``batch.valid(name)`` gives the mask).
+    ``frames`` holds the accepted frames (corrected where a bit was fixed), row-aligned.
+    ``rejects`` counts the dropped inputs by reason:
+    ``n_in == len(batch) + rejects.total_rejected()``.
+    """
+
+    columns: dict[str, np.ndarray]
+    frames: FrameBatch
+    rejects: Rejects = field(default_factory=Rejects)
+    n_in: int = 0
+
+    def __len__(self) -> int:
+        return int(self.columns["df"].shape[0])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise KeyError(f"no column {name!r}; columns: {', '.join(self.names)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return MESSAGE_FIELD_NAMES
+
+    def valid(self, name: str) -> npt.NDArray[np.bool_]:
+        """Rows where column ``name`` holds a value."""
+        return valid_mask(MESSAGE_FIELD_BY_NAME[name], self[name])
+
+    def take(self, idx: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> MessageBatch:
+        return MessageBatch(
+            {k: v[idx] for k, v in self.columns.items()},
+            self.frames.take(idx),
+            Rejects(),
+            0,
+        )
+
+    def to_arrow(self) -> pa.Table:
+        """A pyarrow Table with public representations: icao24 as 6 lowercase hex digits,
+        squawk as 4 digits, callsign without padding, enumerations as labels; nulls where absent."""
+        arrays = [_to_arrow(f, self.columns[f.name]) for f in MESSAGE_FIELDS]
+        return pa.Table.from_arrays(arrays, names=list(MESSAGE_FIELD_NAMES))
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """One dict per message with only the fields that hold a value (for JSON output)."""
+        for row in self.to_arrow().to_pylist():
+            yield {k: v for k, v in row.items() if v is not None}
+
+
+def hex6(addr: npt.NDArray[np.uint32]) -> npt.NDArray[np.bytes_]:
+    """uint32 addresses → fixed-width lowercase 6-hex-digit byte strings (vectorised)."""
+    a = addr.astype(np.uint32)
+    shifts = np.array([20, 16, 12, 8, 4, 0], dtype=np.uint32)
+    digits = _HEX[(a[:, None] >> shifts) & 0xF]
+    return np.ascontiguousarray(digits).view("S6").reshape(-1)
+
+
+def _squawk_strings(code: npt.NDArray[np.int16]) -> npt.NDArray[np.bytes_]:
+    c = np.where(code < 0, 0, code).astype(np.int32)
+    digits = np.stack([c // 1000, c // 100 % 10, c // 10 % 10, c % 10], axis=1) + 48
+    return np.ascontiguousarray(digits.astype(np.uint8)).view("S4").reshape(-1)
+
+
+def _dictionary(codes: np.ndarray, labels: list[str], mask: np.ndarray) -> pa.Array:
+    idx = pa.array(codes.astype(np.int16), mask=~mask)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(labels, pa.string()))
+
+
+def _to_arrow(f: Field, col: np.ndarray) -> pa.Array:
+    mask = valid_mask(f, col)
+    if f.kind == "icao":
+        return pa.array(hex6(col)).cast(pa.string())
+    if f.kind == "squawk":
+        return pa.array(_squawk_strings(col), mask=~mask).cast(pa.string())
+    if f.kind == "bytes":
+        return pa.array(col, mask=~mask).cast(pa.string())
+    if f.kind == "category":
+        return _dictionary(col, _CATEGORY_LABELS, mask)
+    if f.kind == "bds":
+        return _dictionary(col, _BDS_LABELS, mask)
+    if f.kind == "enum":
+        return _dictionary(col, list(f.labels), mask)
+    if f.kind == "float":
+        return pa.array(col, mask=~mask)
+    if f.kind == "bool" or f.null is None:
+        return pa.array(col)
+    return pa.array(col, mask=~mask)
