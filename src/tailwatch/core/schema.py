@@ -21,7 +21,9 @@ from typing import Literal
 
 import numpy as np
 
-Kind = Literal["float", "int", "bool", "bytes", "icao", "squawk", "category", "bds", "enum"]
+Kind = Literal[
+    "float", "int", "bool", "bytes", "icao", "squawk", "category", "bds", "enum", "text"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,7 @@ class Field:
     kind: Kind
     doc: str
     unit: str = ""
-    null: float | int | bytes | None = None
+    null: float | int | bytes | str | None = None
     labels: tuple[str, ...] = ()
 
     @property
@@ -203,3 +205,123 @@ def format_squawk(code: int) -> str:
 
 def format_icao24(addr: int) -> str:
     return f"{addr:06x}"
+
+
+# --- Storage and API tables -------------------------------------------------------------------
+# Kind "time" is float64 seconds since the UNIX epoch in numpy and a UTC timestamp in storage.
+
+SOURCE_LABELS = (
+    "adsb",  # DF17 ADS-B from the aircraft
+    "adsb_nt",  # DF18 non-transponder ADS-B
+    "tisb",  # TIS-B from ground stations
+    "adsr",  # ADS-R rebroadcast
+    "mode_s",  # Mode S replies (no position of their own)
+    "mlat",  # multilateration results
+    "sbs",  # BaseStation decoded feed
+    "json",  # readsb/dump1090 aircraft.json
+    "opensky",  # OpenSky REST states
+    "aggregator",  # ADSBx-v2-style aggregator APIs (adsb.lol, airplanes.live, ...)
+    "import",  # imported history (traces, OpenSky or traffic files)
+    "sim",  # tailwatch's simulator
+)
+
+EVENT_TYPES = (
+    "takeoff",
+    "landing",
+    "go_around",
+    "touch_and_go",
+    "stopover",
+    "inferred_stop",
+    "emergency",
+    "squawk_change",
+    "enter_coverage",
+    "leave_coverage",
+    "first_seen",
+    "military_at_civil_airport",
+    "orbit",
+    "gnss_degradation",
+    "implausible_position",
+    "alert",
+)
+
+
+def _t(name: str, doc: str) -> Field:
+    return Field(name, "float64", "float", doc, "s", float("nan"))
+
+
+POSITION_FIELDS: tuple[Field, ...] = (
+    Field("t", "float64", "float", "Time of the position, seconds since the UNIX epoch (UTC)",
+          "s", float("nan")),
+    Field("icao24", "uint32", "icao", "Aircraft address"),
+    Field("lat", "float64", "float", "Latitude (WGS84)", "deg", float("nan")),
+    Field("lon", "float64", "float", "Longitude (WGS84)", "deg", float("nan")),
+    _f("altitude_ft", "Barometric altitude (NaN on the ground or unknown)", "ft"),
+    _f("altitude_geom_ft", "Geometric (GNSS) height", "ft"),
+    _f("gs_kt", "Ground speed", "kt"),
+    _f("track_deg", "True track", "deg"),
+    _f("vrate_fpm", "Vertical rate", "ft/min"),
+    _e("on_ground", "0 airborne, 1 on the ground", ("airborne", "ground")),
+    Field("callsign", "S8", "bytes", "Callsign in use", "", b""),
+    Field("squawk", "int16", "squawk", "Mode A code", "", -1),
+    _i("nic", "Navigation integrity category of the position"),
+    _i("nacp", "Navigation accuracy category, position"),
+    _e("source", "Where the position came from", SOURCE_LABELS),
+    Field("receivers", "uint8", "int", "Number of receivers that heard the position message",
+          "", 0),
+)
+
+AIRCRAFT_FIELDS: tuple[Field, ...] = (
+    Field("icao24", "uint32", "icao", "Aircraft address"),
+    Field("registration", "object", "text", "Registration (tail number)", "", ""),
+    Field("typecode", "object", "text", "ICAO type designator (Doc 8643)", "", ""),
+    Field("description", "object", "text", "Type description", "", ""),
+    Field("operator", "object", "text", "Operator or owner", "", ""),
+    Field("country", "object", "text", "Country of registration from the ICAO address", "", ""),
+    Field("military", "bool", "bool", "Military or state aircraft"),
+    Field("interesting", "bool", "bool", "Flagged interesting in the aircraft database"),
+    Field("pia", "bool", "bool", "Privacy ICAO address (FAA PIA)"),
+    Field("ladd", "bool", "bool", "FAA Limiting Aircraft Data Displayed"),
+    _t("first_seen", "First time tailwatch saw the aircraft"),
+    _t("last_seen", "Last time tailwatch saw the aircraft"),
+)
+
+FLIGHT_FIELDS: tuple[Field, ...] = (
+    Field("flight_id", "object", "text", "Stable id: icao24 + first-seen time"),
+    Field("icao24", "uint32", "icao", "Aircraft address"),
+    Field("callsign", "object", "text", "Main callsign used", "", ""),
+    _t("first_seen", "First position of the flight"),
+    _t("last_seen", "Last position of the flight"),
+    Field("origin", "object", "text", "Origin airport (ICAO), seen or inferred", "", ""),
+    Field("destination", "object", "text", "Destination airport (ICAO), seen or inferred", "",
+          ""),
+    _t("takeoff_t", "Take-off time (NaN when not seen)"),
+    _t("landing_t", "Landing time (NaN when not seen)"),
+    Field("takeoff_runway", "object", "text", "Runway used for take-off", "", ""),
+    Field("landing_runway", "object", "text", "Runway used for landing", "", ""),
+    _f("origin_confidence", "Confidence in the origin, 0-1"),
+    _f("destination_confidence", "Confidence in the destination, 0-1"),
+    _f("max_altitude_ft", "Highest altitude", "ft"),
+    _f("distance_nm", "Distance flown over the seen positions", "nm"),
+    Field("n_positions", "int32", "int", "Number of positions", "", -1),
+    Field("callsigns", "object", "text", "Every callsign used, comma-separated", "", ""),
+    Field("itinerary_id", "object", "text", "Itinerary this flight belongs to", "", ""),
+)
+
+EVENT_FIELDS: tuple[Field, ...] = (
+    Field("t", "float64", "float", "Time of the event (UTC seconds)", "s", float("nan")),
+    Field("icao24", "uint32", "icao", "Aircraft address"),
+    Field("flight_id", "object", "text", "Flight the event belongs to", "", ""),
+    Field("type", "object", "text", "Event type (see EVENT_TYPES)"),
+    Field("airport", "object", "text", "Airport (ICAO) where relevant", "", ""),
+    Field("lat", "float64", "float", "Latitude", "deg", float("nan")),
+    Field("lon", "float64", "float", "Longitude", "deg", float("nan")),
+    Field("details", "object", "text", "Evidence: the values that triggered it, as JSON", "",
+          "{}"),
+)
+
+TABLES: dict[str, tuple[Field, ...]] = {
+    "positions": POSITION_FIELDS,
+    "aircraft": AIRCRAFT_FIELDS,
+    "flights": FLIGHT_FIELDS,
+    "events": EVENT_FIELDS,
+}

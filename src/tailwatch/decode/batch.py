@@ -78,9 +78,21 @@ class MessageBatch:
         return pa.Table.from_arrays(arrays, names=list(MESSAGE_FIELD_NAMES))
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """One dict per message with only the fields that hold a value (for JSON output)."""
-        for row in self.to_arrow().to_pylist():
-            yield {k: v for k, v in row.items() if v is not None}
+        """One dict per message with only the fields that hold a value (for JSON output).
+        float32 values are given as the shortest decimal that reads back to the same float32
+        (159.20113, not 159.2011260986328)."""
+        table = self.to_arrow()
+        columns: list[list[Any]] = []
+        for f in MESSAGE_FIELDS:
+            col = self.columns[f.name]
+            if col.dtype == np.float32:
+                vals = col.astype(str).astype(np.float64).tolist()
+                columns.append([None if v != v else v for v in vals])
+            else:
+                columns.append(table.column(f.name).to_pylist())
+        names = MESSAGE_FIELD_NAMES
+        for row in zip(*columns, strict=True):
+            yield {k: v for k, v in zip(names, row, strict=True) if v is not None}
 
 
 def hex6(addr: npt.NDArray[np.uint32]) -> npt.NDArray[np.bytes_]:
