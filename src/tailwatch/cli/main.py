@@ -54,27 +54,18 @@ def _register() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script; returns the exit code."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
-    except typer.Exit as e:
-        return int(e.exit_code or 0)
+        app(args=argv, prog_name="tailwatch")
+    except SystemExit as e:  # typer/click exit: 0, or 2 for usage errors
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except TailwatchError as e:
         err.print(f"[bold red]error:[/] {e}")
         return 1
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
-    except Exception as e:  # click usage errors and friends
-        import click
-
-        if isinstance(e, click.exceptions.Abort):
-            return 130
-        if isinstance(e, click.ClickException):
-            e.show()
-            return int(e.exit_code)
-        raise
     return 0
 
 

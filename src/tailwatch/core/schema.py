@@ -325,3 +325,13 @@ TABLES: dict[str, tuple[Field, ...]] = {
     "flights": FLIGHT_FIELDS,
     "events": EVENT_FIELDS,
 }
+
+
+def fields_markdown(fields: tuple[Field, ...]) -> str:
+    """A Markdown table of fields (name, type, unit, meaning) for the docs."""
+    lines = ["| field | type | unit | meaning |", "|---|---|---|---|"]
+    for f in fields:
+        kind = f.kind if f.kind not in ("float", "int") else f.dtype
+        doc = f.doc + (f" ({', '.join(f.labels)})" if f.labels else "")
+        lines.append(f"| `{f.name}` | {kind} | {f.unit} | {doc} |")
+    return "\n".join(lines) + "\n"
