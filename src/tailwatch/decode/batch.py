@@ -74,8 +74,7 @@ class MessageBatch:
     def to_arrow(self) -> pa.Table:
         """A pyarrow Table with public representations: icao24 as 6 lowercase hex digits,
         squawk as 4 digits, callsign without padding, enumerations as labels; nulls where absent."""
-        arrays = [_to_arrow(f, self.columns[f.name]) for f in MESSAGE_FIELDS]
-        return pa.Table.from_arrays(arrays, names=list(MESSAGE_FIELD_NAMES))
+        return fields_to_arrow(MESSAGE_FIELDS, self.columns)
 
     def records(self) -> Iterator[dict[str, Any]]:
         """One dict per message with only the fields that hold a value (for JSON output).
@@ -93,6 +92,22 @@ class MessageBatch:
         names = MESSAGE_FIELD_NAMES
         for row in zip(*columns, strict=True):
             yield {k: v for k, v in zip(names, row, strict=True) if v is not None}
+
+
+def fields_to_arrow(fields: tuple[Field, ...], columns: dict[str, np.ndarray]) -> pa.Table:
+    """Numpy columns of a schema table → Arrow with public representations and nulls."""
+    arrays = [_to_arrow(f, columns[f.name]) for f in fields]
+    return pa.Table.from_arrays(arrays, names=[f.name for f in fields])
+
+
+def icao_strings(addr: npt.NDArray[np.uint32]) -> npt.NDArray[np.bytes_]:
+    """Addresses → '4840d6'; non-ICAO addresses (bit 24 set by the tracker) → '~4840d6'."""
+    a = np.asarray(addr, dtype=np.uint32)
+    base = hex6(a & np.uint32(0xFFFFFF))
+    other = (a >> 24) & 1
+    if not other.any():
+        return base
+    return np.where(other == 1, np.char.add(b"~", base), base.astype("S7"))
 
 
 def hex6(addr: npt.NDArray[np.uint32]) -> npt.NDArray[np.bytes_]:
@@ -117,7 +132,7 @@ def _dictionary(codes: np.ndarray, labels: list[str], mask: np.ndarray) -> pa.Ar
 def _to_arrow(f: Field, col: np.ndarray) -> pa.Array:
     mask = valid_mask(f, col)
     if f.kind == "icao":
-        return pa.array(hex6(col)).cast(pa.string())
+        return pa.array(icao_strings(col)).cast(pa.string())
     if f.kind == "squawk":
         return pa.array(_squawk_strings(col), mask=~mask).cast(pa.string())
     if f.kind == "bytes":

@@ -171,6 +171,17 @@ class AirportTable:
     def __len__(self) -> int:
         return int(self.icao.shape[0])
 
+    def grid(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+    ]:
+        """The 1°×1° CSR index for compiled callers: (cell_start, order, lat_deg, lon_deg);
+        cell = (floor(lat)+90)·360 + floor(lon)+180, and ``order[cell_start[c]:cell_start[c+1]]``
+        are the rows in cell ``c``."""
+        return self._cell_start, self._order, self.lat_deg, self.lon_deg
+
     def indices_of(self, icao: npt.ArrayLike) -> npt.NDArray[np.int64]:
         """Row index of each ICAO code (case and surrounding spaces ignored), -1 when unknown."""
         codes = np.char.upper(np.char.strip(np.asarray(icao, dtype=np.str_)))

@@ -1,0 +1,524 @@
+"""The tracker's compiled loop: messages in time order → per-aircraft state + accepted positions.
+
+State is a struct of arrays indexed by slot (one slot per address ever seen, found through an
+open-addressing hash table): a float64 matrix ``sf`` (values and the time each was updated), an
+int64 matrix ``si`` (codes and the source each came from) and a callsign matrix.
+
+Sources are ranked as readsb ranks them (lower is better): ADS-B with an ICAO address, ADS-B
+from a non-transponder device, ADS-R, TIS-B, MLAT, decoded feeds (SBS/JSON), Mode S, then the
+non-ICAO variants. A value is replaced by one from an equal or better source, or by any source
+once it is older than ``STALE_S``: a worse source never overwrites a fresher, better one.
+
+Positions (documented rules, see docs/tracking.md)
+- Global decoding of an even/odd pair of the same kind (airborne: both within 10 s; surface:
+  25 s). Surface pairs need a reference within 45°: the aircraft's last position, else the
+  position of the receiver, else the nearest airport to one of the eight candidate solutions
+  (within 15 NM).
+- Otherwise local decoding against the aircraft's last accepted position (airborne: < 10 min
+  old and the result < 180 NM away; surface: < 2 min and < 45 NM).
+- Speed check against the last position: the distance may not exceed
+  ``(gs × 1.25 + 50 kt) × dt + 1 NM`` (surface: ``+ 0.1 NM``), with gs the last known ground
+  speed when fresh, else 750 kt airborne / 100 kt on the surface. A global position that
+  fails the check becomes a candidate; the track jumps to it only when no position was
+  accepted for 30 s and the next global fix agrees with the candidate (the same speed check
+  between the two, within 60 s): then the old position was the wrong one. While good
+  positions keep coming, a stray fix can never move the track.
+- Receiver range: when the receiver's position is known, a position farther than
+  ``max_range_nm`` is rejected.
+- Surface/airborne consistency: a surface position is rejected while a baro altitude above
+  5,000 ft is fresher than 30 s.
+- Ghost filter: address/parity messages (crc_ok false) are accepted only for an address
+  confirmed by a parity-checked DF11/17/18 message in the last 10 minutes.
+"""
+
+# numba kernels compute on np.int64 scalars so that numba keeps integer types exact;
+# mypy sees np.int64 where int is annotated, hence:
+# mypy: disable-error-code="arg-type,assignment,return-value,no-any-return"
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+
+from tailwatch.decode.cpr import airborne_global, airborne_local, surface_global, surface_local
+
+EMPTY = np.uint32(0xFFFFFFFF)
+NON_ICAO_BIT = 1 << 24  # set in the key of non-ICAO addresses (TIS-B, anonymous ADS-B)
+
+STALE_S = 30.0
+PAIR_AIRBORNE_S = 10.0
+PAIR_SURFACE_S = 25.0
+LOCAL_AIRBORNE_S = 600.0
+LOCAL_SURFACE_S = 120.0
+GHOST_WINDOW_S = 600.0
+RESET_AFTER_S = 30.0  # a track may jump only after this long without an accepted position
+CANDIDATE_S = 60.0  # two agreeing global fixes within this window confirm a jump
+EARTH_RADIUS_NM = 3440.065
+
+# Source rank by the decoder's addr_type (see core.schema.ADDR_TYPE_LABELS); lower = better.
+_RANK_BY_ADDR_TYPE = np.array([0, 1, 7, 3, 9, 2, 8, 10, 6, 10], dtype=np.int64)
+RANK_MLAT = 4
+RANK_FEED = 5
+
+# Float state columns.
+(SF_LAST, SF_FIRST, SF_LAT, SF_LON, SF_TPOS, SF_ALT, SF_TALT, SF_GEOM, SF_TGEOM, SF_GS, SF_TRK,
+ SF_TVEL, SF_VR, SF_TVR, SF_HDG, SF_IAS, SF_TAS, SF_MACH, SF_TAIR, SF_TEVEN, SF_TODD, SF_TCS,
+ SF_TSQ, SF_TGND, SF_SELALT, SF_BARO, SF_TCONF, SF_ROLL, SF_TNAV, SF_REFLAT, SF_REFLON,
+ SF_CANDLAT, SF_CANDLON, SF_TCAND) = range(34)
+N_SF = 34
+# Integer state columns.
+(SI_KEY, SI_MSGS, SI_SRC_POS, SI_SRC_ALT, SI_SRC_VEL, SI_ELAT, SI_ELON, SI_ESURF, SI_OLAT, SI_OLON,
+ SI_OSURF, SI_SQUAWK, SI_GROUND, SI_CAT, SI_NIC, SI_NACP, SI_NACV, SI_SIL, SI_VERSION, SI_NICA,
+ SI_NICC, SI_EMERG, SI_NAV, SI_UNUSED, SI_BEST_SRC, SI_CONFIRMED, SI_SRC_CS, SI_ACTIVE, SI_SRC_GND,
+ SI_POSITIONS) = range(30)
+N_SI = 30
+
+# Counters (index → name in tracker.COUNTER_NAMES).
+(C_MESSAGES, C_GHOST, C_NO_TIME, C_POSITIONS, C_CPR_NO_PAIR, C_CPR_GLOBAL_FAIL, C_SPEED, C_RANGE,
+ C_SURFACE_IN_AIR, C_SURFACE_NO_REF, C_LOCAL, C_GLOBAL, C_RESET) = range(13)
+N_COUNTERS = 13
+
+# Output columns of accepted positions (float matrix rows / int matrix rows).
+(OF_T, OF_LAT, OF_LON, OF_ALT, OF_GEOM, OF_GS, OF_TRK, OF_VR) = range(8)
+N_OF = 8
+(OI_SLOT, OI_GROUND, OI_SQUAWK, OI_NIC, OI_NACP, OI_SRC, OI_RX) = range(7)
+N_OI = 7
+
+
+@nb.njit(cache=True, inline="always")
+def _hash(key: int, mask: int) -> int:
+    return ((key * 0x9E3779B1) >> 7) & mask
+
+
+@nb.njit(cache=True)
+def lookup(keys: npt.NDArray[np.uint32], vals: npt.NDArray[np.int64], key: int) -> int:
+    """Slot of ``key``, or -1."""
+    mask = keys.shape[0] - 1
+    h = _hash(key, mask)
+    while True:
+        k = keys[h]
+        if k == key:
+            return vals[h]
+        if k == EMPTY:
+            return -1
+        h = (h + 1) & mask
+
+
+@nb.njit(cache=True)
+def insert(keys: npt.NDArray[np.uint32], vals: npt.NDArray[np.int64], key: int, slot: int) -> None:
+    mask = keys.shape[0] - 1
+    h = _hash(key, mask)
+    while keys[h] != EMPTY and keys[h] != key:
+        h = (h + 1) & mask
+    keys[h] = key
+    vals[h] = slot
+
+
+@nb.njit(cache=True, inline="always")
+def distance_nm(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_NM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@nb.njit(cache=True, inline="always")
+def _fresh(sf: npt.NDArray[np.float64], s: int, col: int, t: float) -> bool:
+    return t - sf[s, col] <= STALE_S
+
+
+@nb.njit(cache=True, inline="always")
+def _take(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, tcol: int, srccol: int,
+          t: float, rank: int) -> bool:
+    """May a value from a source of ``rank`` replace the current one? (updates time/source)"""
+    if rank <= si[s, srccol] or t - sf[s, tcol] > STALE_S or math.isnan(sf[s, tcol]):
+        sf[s, tcol] = t
+        si[s, srccol] = rank
+        return True
+    return False
+
+
+@nb.njit(cache=True, inline="always")
+def _altitude(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float,
+              rank: int, alt: float, src: int) -> None:
+    if math.isnan(alt):
+        return
+    if src == 1:
+        sf[s, SF_GEOM] = alt
+        sf[s, SF_TGEOM] = t
+    elif _take(sf, si, s, SF_TALT, SI_SRC_ALT, t, rank):
+        sf[s, SF_ALT] = alt
+
+
+@nb.njit(cache=True)
+def _nic(tc: int, nic_a: int, nic_b: int, nic_c: int) -> int:
+    """NIC from the position type code and the supplements (DO-260B Tables 2-14/2-15)."""
+    a = 1 if nic_a == 1 else 0
+    b = 1 if nic_b == 1 else 0
+    c = 1 if nic_c == 1 else 0
+    if tc == 9 or tc == 20 or tc == 5:
+        return 11
+    if tc == 10 or tc == 21 or tc == 6:
+        return 10
+    if tc == 11:
+        return 9 if a and b else 8
+    if tc == 7:
+        return 9 if a else 8
+    if tc == 12:
+        return 7
+    if tc == 8:
+        return 7 if a and c else (6 if a or c else 0)
+    if tc == 13:
+        return 6
+    if tc == 14:
+        return 5
+    if tc == 15:
+        return 4
+    if tc == 16:
+        return 3 if a and b else 2
+    if tc == 17:
+        return 1
+    return 0
+
+
+@nb.njit(cache=True)
+def _nearest_airport_nm(
+    lat: float, lon: float, grid_start: npt.NDArray[np.int64], grid_idx: npt.NDArray[np.int64],
+    ap_lat: npt.NDArray[np.float64], ap_lon: npt.NDArray[np.float64]
+) -> float:
+    """Distance to the nearest airport, searching the 1°×1° cells around the point."""
+    best = 1e9
+    if grid_start.shape[0] < 2:
+        return best
+    ci = math.floor(lat) + 90
+    cj = math.floor(lon) + 180
+    for di in range(-1, 2):
+        i = ci + di
+        if i < 0 or i >= 180:
+            continue
+        for dj in range(-1, 2):
+            j = (cj + dj) % 360
+            cell = i * 360 + j
+            for k in range(grid_start[cell], grid_start[cell + 1]):
+                a = grid_idx[k]
+                d = distance_nm(lat, lon, ap_lat[a], ap_lon[a])
+                if d < best:
+                    best = d
+    return best
+
+
+@nb.njit(cache=True)
+def _surface_reference(
+    sf: npt.NDArray[np.float64], s: int, t: float, rx_lat: float, rx_lon: float,
+    elat: int, elon: int, olat: int, olon: int, odd_latest: bool,
+    grid_start: npt.NDArray[np.int64], grid_idx: npt.NDArray[np.int64],
+    ap_lat: npt.NDArray[np.float64], ap_lon: npt.NDArray[np.float64]
+) -> tuple[float, float]:
+    """A reference for surface decoding: last position, receiver, or nearest airport."""
+    if not math.isnan(sf[s, SF_TPOS]) and t - sf[s, SF_TPOS] < 1800.0:
+        return sf[s, SF_LAT], sf[s, SF_LON]
+    if not math.isnan(sf[s, SF_REFLAT]):
+        return sf[s, SF_REFLAT], sf[s, SF_REFLON]
+    if not math.isnan(rx_lat):
+        return rx_lat, rx_lon
+    best = 15.0
+    blat = math.nan
+    blon = math.nan
+    for qlat in (45.0, -45.0):
+        for qlon in (-135.0, -45.0, 45.0, 135.0):
+            lat, lon, ok = surface_global(elat, elon, olat, olon, odd_latest, qlat, qlon)
+            if not ok:
+                continue
+            d = _nearest_airport_nm(lat, lon, grid_start, grid_idx, ap_lat, ap_lon)
+            if d < best:
+                best = d
+                blat = lat
+                blon = lon
+    if not math.isnan(blat):
+        sf[s, SF_REFLAT] = blat
+        sf[s, SF_REFLON] = blon
+    return blat, blon
+
+
+@nb.njit(cache=True)
+def _local_fallback(sf: npt.NDArray[np.float64], s: int, t: float, cpr_lat: int, cpr_lon: int,
+                    odd: int, surf: int, allowed_nm: float) -> tuple[float, float, bool]:
+    """Local decoding against the last position, accepted only within the speed limit."""
+    age_max = LOCAL_SURFACE_S if surf == 1 else LOCAL_AIRBORNE_S
+    if not t - sf[s, SF_TPOS] <= age_max:
+        return math.nan, math.nan, False
+    if surf == 1:
+        lat, lon = surface_local(cpr_lat, cpr_lon, odd, sf[s, SF_LAT], sf[s, SF_LON])
+    else:
+        lat, lon = airborne_local(cpr_lat, cpr_lon, odd, sf[s, SF_LAT], sf[s, SF_LON])
+    ok = distance_nm(lat, lon, sf[s, SF_LAT], sf[s, SF_LON]) <= allowed_nm
+    return lat, lon, ok
+
+
+@nb.njit(cache=True)
+def _confirms_candidate(sf: npt.NDArray[np.float64], s: int, t: float, lat: float, lon: float,
+                        speed_kt: float, slack_nm: float) -> bool:
+    """May the track jump to (lat, lon)? Only after RESET_AFTER_S without an accepted position,
+    when a previous rejected global fix agrees with this one."""
+    if not t - sf[s, SF_TPOS] > RESET_AFTER_S:
+        return False
+    tc = sf[s, SF_TCAND]
+    if math.isnan(tc) or not 0.0 < t - tc <= CANDIDATE_S:
+        return False
+    allowed = speed_kt * (t - tc) / 3600.0 + slack_nm
+    return distance_nm(lat, lon, sf[s, SF_CANDLAT], sf[s, SF_CANDLON]) <= allowed
+
+
+@nb.njit(cache=True)
+def track_messages(
+    # hash table and state
+    keys: npt.NDArray[np.uint32], vals: npt.NDArray[np.int64], n_slots: npt.NDArray[np.int64],
+    sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], cs: npt.NDArray[np.uint8],
+    # messages (MessageBatch columns)
+    t_msg: npt.NDArray[np.float64], icao: npt.NDArray[np.uint32], crc_ok: npt.NDArray[np.bool_],
+    addr_type: npt.NDArray[np.int8], tc_col: npt.NDArray[np.int8],
+    on_ground: npt.NDArray[np.int8], alt: npt.NDArray[np.float32],
+    alt_src: npt.NDArray[np.int8], squawk: npt.NDArray[np.int16], callsign: npt.NDArray[np.uint8],
+    category: npt.NDArray[np.uint8], cpr_odd: npt.NDArray[np.int8],
+    cpr_lat: npt.NDArray[np.int32], cpr_lon: npt.NDArray[np.int32],
+    surface: npt.NDArray[np.int8], nic_b: npt.NDArray[np.int8], gs: npt.NDArray[np.float32],
+    trk: npt.NDArray[np.float32], hdg: npt.NDArray[np.float32], ias: npt.NDArray[np.float32],
+    tas: npt.NDArray[np.float32], mach: npt.NDArray[np.float32], vr: npt.NDArray[np.float32],
+    nacp: npt.NDArray[np.int8], nacv: npt.NDArray[np.int8], sil: npt.NDArray[np.int8],
+    version: npt.NDArray[np.int8], nic_a: npt.NDArray[np.int8], nic_c: npt.NDArray[np.int8],
+    emergency: npt.NDArray[np.int8], sel_alt: npt.NDArray[np.float32],
+    baro: npt.NDArray[np.float32], nav: npt.NDArray[np.int16], roll: npt.NDArray[np.float32],
+    receiver: npt.NDArray[np.uint16], n_rx: npt.NDArray[np.uint8],
+    # receivers and airports
+    rx_lat: npt.NDArray[np.float64], rx_lon: npt.NDArray[np.float64], max_range_nm: float,
+    grid_start: npt.NDArray[np.int64], grid_idx: npt.NDArray[np.int64],
+    ap_lat: npt.NDArray[np.float64], ap_lon: npt.NDArray[np.float64],
+    # outputs
+    of: npt.NDArray[np.float64], oi: npt.NDArray[np.int64], counters: npt.NDArray[np.int64],
+) -> int:
+    """Process every message; return the number of positions written to ``of``/``oi``.
+    The caller guarantees capacity: free slots ≥ len(messages), table load < 0.5."""
+    npos = 0
+    for m in range(t_msg.shape[0]):
+        t = t_msg[m]
+        if math.isnan(t):
+            counters[C_NO_TIME] += 1
+            continue
+        at = np.int64(addr_type[m])
+        rank = _RANK_BY_ADDR_TYPE[at] if at >= 0 else 6
+        key = np.int64(icao[m])
+        if rank >= 7:  # non-ICAO address space
+            key |= NON_ICAO_BIT
+        s = lookup(keys, vals, key)
+        if not crc_ok[m] and (
+            s < 0 or si[s, SI_CONFIRMED] == 0 or t - sf[s, SF_TCONF] > GHOST_WINDOW_S
+        ):
+            counters[C_GHOST] += 1
+            continue
+        if s < 0:
+            s = n_slots[0]
+            n_slots[0] += 1
+            insert(keys, vals, key, s)
+            si[s, SI_KEY] = key
+            sf[s, SF_FIRST] = t
+        if si[s, SI_ACTIVE] == 0:
+            si[s, SI_ACTIVE] = 1
+        if crc_ok[m]:
+            si[s, SI_CONFIRMED] = 1
+            sf[s, SF_TCONF] = t
+        counters[C_MESSAGES] += 1
+        si[s, SI_MSGS] += 1
+        if rank < si[s, SI_BEST_SRC] or not t - sf[s, SF_LAST] <= STALE_S:
+            si[s, SI_BEST_SRC] = rank  # best source heard lately
+        if t > sf[s, SF_LAST] or math.isnan(sf[s, SF_LAST]):
+            sf[s, SF_LAST] = t
+        # --- identity and state fields -----------------------------------------------------
+        if callsign[m, 0] != 0 and _take(sf, si, s, SF_TCS, SI_SRC_CS, t, rank):
+            for k in range(8):
+                cs[s, k] = callsign[m, k]
+        if squawk[m] >= 0:
+            si[s, SI_SQUAWK] = squawk[m]
+            sf[s, SF_TSQ] = t
+        if category[m] != 0:
+            si[s, SI_CAT] = category[m]
+        if on_ground[m] >= 0 and _take(sf, si, s, SF_TGND, SI_SRC_GND, t, rank):
+            si[s, SI_GROUND] = on_ground[m]
+        has_position = cpr_lat[m] >= 0
+        if not has_position:  # a position message's altitude goes with its position
+            _altitude(sf, si, s, t, rank, alt[m], alt_src[m])
+        if not math.isnan(gs[m]) and _take(sf, si, s, SF_TVEL, SI_SRC_VEL, t, rank):
+            sf[s, SF_GS] = gs[m]
+            if not math.isnan(trk[m]):
+                sf[s, SF_TRK] = trk[m]
+        if not math.isnan(vr[m]):
+            sf[s, SF_VR] = vr[m]
+            sf[s, SF_TVR] = t
+        if not math.isnan(hdg[m]):
+            sf[s, SF_HDG] = hdg[m]
+        if not math.isnan(ias[m]):
+            sf[s, SF_IAS] = ias[m]
+            sf[s, SF_TAIR] = t
+        if not math.isnan(tas[m]):
+            sf[s, SF_TAS] = tas[m]
+            sf[s, SF_TAIR] = t
+        if not math.isnan(mach[m]):
+            sf[s, SF_MACH] = mach[m]
+        if not math.isnan(roll[m]):
+            sf[s, SF_ROLL] = roll[m]
+        if nacp[m] >= 0:
+            si[s, SI_NACP] = nacp[m]
+        if nacv[m] >= 0:
+            si[s, SI_NACV] = nacv[m]
+        if sil[m] >= 0:
+            si[s, SI_SIL] = sil[m]
+        if version[m] >= 0:
+            si[s, SI_VERSION] = version[m]
+        if nic_a[m] >= 0:
+            si[s, SI_NICA] = nic_a[m]
+        if nic_c[m] >= 0:
+            si[s, SI_NICC] = nic_c[m]
+        if emergency[m] >= 0:
+            si[s, SI_EMERG] = emergency[m]
+        if not math.isnan(sel_alt[m]):
+            sf[s, SF_SELALT] = sel_alt[m]
+        if not math.isnan(baro[m]):
+            sf[s, SF_BARO] = baro[m]
+        if nav[m] >= 0:
+            si[s, SI_NAV] = nav[m]
+            sf[s, SF_TNAV] = t
+        # --- position -------------------------------------------------------------------------
+        if not has_position:
+            continue
+        odd = cpr_odd[m] == 1
+        surf = np.int64(surface[m])
+        if odd:
+            si[s, SI_OLAT] = cpr_lat[m]
+            si[s, SI_OLON] = cpr_lon[m]
+            si[s, SI_OSURF] = surf
+            sf[s, SF_TODD] = t
+            t_other = sf[s, SF_TEVEN]
+            other_surf = si[s, SI_ESURF]
+        else:
+            si[s, SI_ELAT] = cpr_lat[m]
+            si[s, SI_ELON] = cpr_lon[m]
+            si[s, SI_ESURF] = surf
+            sf[s, SF_TEVEN] = t
+            t_other = sf[s, SF_TODD]
+            other_surf = si[s, SI_OSURF]
+        window = PAIR_SURFACE_S if surf == 1 else PAIR_AIRBORNE_S
+        rxi = np.int64(receiver[m])
+        rlat = rx_lat[rxi] if rxi < rx_lat.shape[0] else math.nan
+        rlon = rx_lon[rxi] if rxi < rx_lon.shape[0] else math.nan
+        lat = math.nan
+        lon = math.nan
+        is_global = False
+        if not math.isnan(t_other) and abs(t - t_other) <= window and other_surf == surf:
+            if surf == 1:
+                ref_lat, ref_lon = _surface_reference(
+                    sf, s, t, rlat, rlon, si[s, SI_ELAT], si[s, SI_ELON], si[s, SI_OLAT],
+                    si[s, SI_OLON], odd, grid_start, grid_idx, ap_lat, ap_lon)
+                if math.isnan(ref_lat):
+                    counters[C_SURFACE_NO_REF] += 1
+                    continue
+                lat, lon, ok = surface_global(si[s, SI_ELAT], si[s, SI_ELON], si[s, SI_OLAT],
+                                              si[s, SI_OLON], odd, ref_lat, ref_lon)
+            else:
+                lat, lon, ok = airborne_global(si[s, SI_ELAT], si[s, SI_ELON], si[s, SI_OLAT],
+                                               si[s, SI_OLON], odd)
+            if ok:
+                is_global = True
+            else:
+                counters[C_CPR_GLOBAL_FAIL] += 1
+        if not is_global:
+            tpos = sf[s, SF_TPOS]
+            age_max = LOCAL_SURFACE_S if surf == 1 else LOCAL_AIRBORNE_S
+            if math.isnan(tpos) or t - tpos > age_max:
+                counters[C_CPR_NO_PAIR] += 1
+                continue
+            if surf == 1:
+                lat, lon = surface_local(cpr_lat[m], cpr_lon[m], cpr_odd[m], sf[s, SF_LAT],
+                                         sf[s, SF_LON])
+                limit = 45.0
+            else:
+                lat, lon = airborne_local(cpr_lat[m], cpr_lon[m], cpr_odd[m], sf[s, SF_LAT],
+                                          sf[s, SF_LON])
+                limit = 180.0
+            if distance_nm(lat, lon, sf[s, SF_LAT], sf[s, SF_LON]) > limit:
+                counters[C_CPR_NO_PAIR] += 1
+                continue
+        # --- plausibility -----------------------------------------------------------------
+        if (max_range_nm > 0 and not math.isnan(rlat)
+                and distance_nm(lat, lon, rlat, rlon) > max_range_nm):
+            counters[C_RANGE] += 1
+            continue
+        if surf == 1 and _fresh(sf, s, SF_TALT, t) and sf[s, SF_ALT] > 5000.0:
+            counters[C_SURFACE_IN_AIR] += 1
+            continue
+        tpos = sf[s, SF_TPOS]
+        if not math.isnan(tpos):
+            dt = abs(t - tpos)
+            if _fresh(sf, s, SF_TVEL, t) and not math.isnan(sf[s, SF_GS]):
+                speed = sf[s, SF_GS] * 1.25 + 50.0
+            else:
+                speed = 100.0 if surf == 1 else 750.0
+            slack = 0.1 if surf == 1 else 1.0
+            allowed = speed * dt / 3600.0 + slack
+            if distance_nm(lat, lon, sf[s, SF_LAT], sf[s, SF_LON]) > allowed:
+                if is_global and _confirms_candidate(sf, s, t, lat, lon, speed, slack):
+                    counters[C_RESET] += 1
+                else:
+                    if is_global:
+                        sf[s, SF_CANDLAT] = lat
+                        sf[s, SF_CANDLON] = lon
+                        sf[s, SF_TCAND] = t
+                    # The pair may hold a bad message of the other parity: this message alone,
+                    # decoded against the track, may still be good.
+                    lat, lon, ok = _local_fallback(sf, s, t, cpr_lat[m], cpr_lon[m],
+                                                   np.int64(cpr_odd[m]), surf, allowed)
+                    if not (is_global and ok):
+                        counters[C_SPEED] += 1
+                        continue
+                    is_global = False
+        if is_global:
+            counters[C_GLOBAL] += 1
+        else:
+            counters[C_LOCAL] += 1
+        # --- accept ---------------------------------------------------------------------------
+        _altitude(sf, si, s, t, rank, alt[m], alt_src[m])
+        sf[s, SF_LAT] = lat
+        sf[s, SF_LON] = lon
+        sf[s, SF_TPOS] = t
+        si[s, SI_SRC_POS] = rank
+        si[s, SI_POSITIONS] += 1
+        tc = np.int64(tc_col[m])
+        nic = _nic(tc, si[s, SI_NICA], np.int64(nic_b[m]), si[s, SI_NICC])
+        si[s, SI_NIC] = nic
+        if surf == 1:
+            si[s, SI_GROUND] = 1
+            sf[s, SF_TGND] = t
+        elif _take(sf, si, s, SF_TGND, SI_SRC_GND, t, rank):
+            si[s, SI_GROUND] = 0
+        counters[C_POSITIONS] += 1
+        of[OF_T, npos] = t
+        of[OF_LAT, npos] = lat
+        of[OF_LON, npos] = lon
+        of[OF_ALT, npos] = sf[s, SF_ALT] if surf == 0 and _fresh(sf, s, SF_TALT, t) else math.nan
+        of[OF_GEOM, npos] = sf[s, SF_GEOM] if _fresh(sf, s, SF_TGEOM, t) else math.nan
+        fresh_vel = _fresh(sf, s, SF_TVEL, t)
+        of[OF_GS, npos] = sf[s, SF_GS] if fresh_vel else math.nan
+        of[OF_TRK, npos] = sf[s, SF_TRK] if fresh_vel else math.nan
+        of[OF_VR, npos] = sf[s, SF_VR] if _fresh(sf, s, SF_TVR, t) else math.nan
+        oi[OI_SLOT, npos] = s
+        oi[OI_GROUND, npos] = si[s, SI_GROUND]
+        oi[OI_SQUAWK, npos] = si[s, SI_SQUAWK] if t - sf[s, SF_TSQ] <= 300.0 else -1
+        oi[OI_NIC, npos] = nic
+        oi[OI_NACP, npos] = si[s, SI_NACP]
+        oi[OI_SRC, npos] = rank
+        oi[OI_RX, npos] = n_rx[m]
+        npos += 1
+    return npos

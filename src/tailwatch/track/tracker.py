@@ -1,0 +1,265 @@
+"""The one stateful stage: MessageBatches in, live aircraft table and accepted positions out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from tailwatch.core.rejects import Rejects
+from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
+from tailwatch.decode.batch import MessageBatch
+from tailwatch.track import kernel as k_
+
+COUNTER_NAMES = (
+    "messages", "ghost", "no_time", "positions", "cpr_no_pair", "cpr_global_fail", "speed",
+    "range", "surface_in_air", "surface_no_reference", "local_decodes", "global_decodes",
+    "position_resets",
+)
+# Message-level rejects (messages in = tracked + these) and position-level rejects.
+MESSAGE_REJECTS = ("ghost", "no_time")
+POSITION_REJECTS = ("cpr_global_fail", "speed", "range", "surface_in_air",
+                    "surface_no_reference")
+
+# Source rank (kernel) → index into SOURCE_LABELS.
+_RANK_TO_SOURCE = np.array(
+    [SOURCE_LABELS.index(x) for x in (
+        "adsb", "adsb_nt", "adsr", "tisb", "mlat", "sbs", "mode_s", "adsb_nt", "adsr", "tisb",
+        "tisb",
+    )],
+    dtype=np.int8,
+)
+
+
+@dataclass(slots=True)
+class PositionBatch:
+    """Every accepted position with the aircraft's state at that moment
+    (columns of core.schema.POSITION_FIELDS)."""
+
+    columns: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return int(self.columns["t"].shape[0])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def to_arrow(self) -> pa.Table:
+        from tailwatch.decode.batch import fields_to_arrow
+
+        return fields_to_arrow(POSITION_FIELDS, self.columns)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An immutable picture of the live table at ``now`` (for the API: never mutated)."""
+
+    now: float
+    columns: Mapping[str, np.ndarray]
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.columns["icao24"].shape[0])
+
+
+def _airport_grid() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                             npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    from tailwatch.reference.airports import airports
+
+    return airports().grid()
+
+
+class Tracker:
+    """Keeps one row per aircraft (see track/kernel.py for the rules) and emits positions.
+
+    ``receivers`` maps a receiver id to its (lat, lon), used as a surface-decoding reference
+    and, with ``max_range_nm`` > 0, to reject positions out of the receiver's range.
+    """
+
+    def __init__(
+        self,
+        *,
+        receivers: Mapping[int, tuple[float, float]] | None = None,
+        max_range_nm: float = 0.0,
+        use_airports: bool = True,
+        capacity: int = 1024,
+    ) -> None:
+        self.max_range_nm = float(max_range_nm)
+        self.counters = np.zeros(k_.N_COUNTERS, dtype=np.int64)
+        self._n = np.zeros(1, dtype=np.int64)
+        self._sf = np.empty((0, k_.N_SF), dtype=np.float64)
+        self._si = np.empty((0, k_.N_SI), dtype=np.int64)
+        self._cs = np.empty((0, 8), dtype=np.uint8)
+        self._keys = np.full(16, k_.EMPTY, dtype=np.uint32)
+        self._vals = np.zeros(16, dtype=np.int64)
+        self._grow_slots(capacity)
+        self._rehash(capacity * 2)
+        self.set_receivers(receivers or {})
+        if use_airports:
+            self._grid = _airport_grid()
+        else:
+            self._grid = (np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                          np.zeros(0))
+
+    # --- capacity ---------------------------------------------------------------------------
+    def _grow_slots(self, need: int) -> None:
+        cap = self._sf.shape[0]
+        if need <= cap:
+            return
+        new = max(need, cap * 2, 1024)
+        sf = np.full((new, k_.N_SF), np.nan)
+        si = np.full((new, k_.N_SI), -1, dtype=np.int64)
+        si[:, [k_.SI_MSGS, k_.SI_CONFIRMED, k_.SI_ACTIVE, k_.SI_POSITIONS]] = 0
+        si[:, [k_.SI_SRC_POS, k_.SI_SRC_ALT, k_.SI_SRC_VEL, k_.SI_SRC_CS, k_.SI_SRC_GND,
+               k_.SI_BEST_SRC]] = 99
+        cs = np.zeros((new, 8), dtype=np.uint8)
+        sf[:cap], si[:cap], cs[:cap] = self._sf, self._si, self._cs
+        self._sf, self._si, self._cs = sf, si, cs
+
+    def _rehash(self, need: int) -> None:
+        size = 16
+        while size < 2 * need:
+            size *= 2
+        if size <= self._keys.shape[0]:
+            return
+        keys = np.full(size, k_.EMPTY, dtype=np.uint32)
+        vals = np.zeros(size, dtype=np.int64)
+        n = int(self._n[0])
+        for s in range(n):  # rare: only when the table doubles
+            k_.insert(keys, vals, int(self._si[s, k_.SI_KEY]), s)
+        self._keys, self._vals = keys, vals
+
+    def set_receivers(self, receivers: Mapping[int, tuple[float, float]]) -> None:
+        size = max([0, *receivers.keys()]) + 1
+        self._rx_lat = np.full(size, np.nan)
+        self._rx_lon = np.full(size, np.nan)
+        for rid, (lat, lon) in receivers.items():
+            self._rx_lat[rid] = lat
+            self._rx_lon[rid] = lon
+
+    # --- processing ---------------------------------------------------------------------------
+    def update(
+        self, batch: MessageBatch, n_receivers: npt.NDArray[np.uint8] | None = None
+    ) -> PositionBatch:
+        """Apply a batch (sorted by time here if it is not) and return its accepted positions."""
+        m = len(batch)
+        c = batch.columns
+        order = None
+        t = c["t"]
+        if m > 1 and not bool(np.all(t[1:] >= t[:-1])):
+            order = np.argsort(t, kind="stable")
+        cols = {k: (v if order is None else v[order]) for k, v in c.items()}
+        rx = batch.frames.receiver if order is None else batch.frames.receiver[order]
+        nrx = np.ones(m, np.uint8) if n_receivers is None else np.asarray(n_receivers, np.uint8)
+        if order is not None and n_receivers is not None:
+            nrx = nrx[order]
+        n = int(self._n[0])
+        self._grow_slots(n + m)
+        self._rehash(n + m)
+        of = np.empty((k_.N_OF, m), dtype=np.float64)
+        oi = np.empty((k_.N_OI, m), dtype=np.int64)
+        g = self._grid
+        npos = k_.track_messages(
+            self._keys, self._vals, self._n, self._sf, self._si, self._cs,
+            cols["t"], cols["icao24"], cols["crc_ok"], cols["addr_type"], cols["typecode"],
+            cols["on_ground"], cols["altitude_ft"], cols["altitude_source"], cols["squawk"],
+            cols["callsign"].view(np.uint8).reshape(m, 8), cols["category"], cols["cpr_odd"],
+            cols["cpr_lat"], cols["cpr_lon"], cols["surface"], cols["nic_supplement"],
+            cols["gs_kt"], cols["track_deg"], cols["heading_deg"], cols["ias_kt"],
+            cols["tas_kt"], cols["mach"], cols["vrate_fpm"], cols["nacp"], cols["nacv"],
+            cols["sil"], cols["version"], cols["nic_sup_a"], cols["nic_sup_c"],
+            cols["emergency"], cols["selected_altitude_ft"], cols["baro_setting_hpa"],
+            cols["nav_modes"], cols["roll_deg"], rx, nrx,
+            self._rx_lat, self._rx_lon, self.max_range_nm, g[0], g[1], g[2], g[3],
+            of, oi, self.counters,
+        )
+        return self._positions(of[:, :npos], oi[:, :npos])
+
+    def _positions(self, of: np.ndarray, oi: np.ndarray) -> PositionBatch:
+        n = of.shape[1]
+        cols = empty_columns(POSITION_FIELDS, n)
+        slots = oi[k_.OI_SLOT]
+        cols["t"] = of[k_.OF_T].copy()
+        cols["icao24"] = self._si[slots, k_.SI_KEY].astype(np.uint32)
+        cols["lat"] = of[k_.OF_LAT].copy()
+        cols["lon"] = of[k_.OF_LON].copy()
+        cols["altitude_ft"] = of[k_.OF_ALT].astype(np.float32)
+        cols["altitude_geom_ft"] = of[k_.OF_GEOM].astype(np.float32)
+        cols["gs_kt"] = of[k_.OF_GS].astype(np.float32)
+        cols["track_deg"] = of[k_.OF_TRK].astype(np.float32)
+        cols["vrate_fpm"] = of[k_.OF_VR].astype(np.float32)
+        cols["on_ground"] = oi[k_.OI_GROUND].astype(np.int8)
+        cols["callsign"] = np.ascontiguousarray(self._cs[slots]).view("S8").reshape(-1)
+        cols["squawk"] = oi[k_.OI_SQUAWK].astype(np.int16)
+        cols["nic"] = oi[k_.OI_NIC].astype(np.int8)
+        cols["nacp"] = oi[k_.OI_NACP].astype(np.int8)
+        cols["source"] = _RANK_TO_SOURCE[oi[k_.OI_SRC]]
+        cols["receivers"] = oi[k_.OI_RX].astype(np.uint8)
+        return PositionBatch(cols)
+
+    # --- live table -----------------------------------------------------------------------------
+    def expire(self, now: float, max_age_s: float = 300.0) -> int:
+        """Take aircraft not heard for ``max_age_s`` out of the live table; returns how many."""
+        n = int(self._n[0])
+        active = self._si[:n, k_.SI_ACTIVE] == 1
+        old = active & ~(now - self._sf[:n, k_.SF_LAST] <= max_age_s)
+        self._si[:n, k_.SI_ACTIVE][old] = 0
+        return int(old.sum())
+
+    def stats(self) -> Rejects:
+        return Rejects.of(zip(COUNTER_NAMES, self.counters.tolist(), strict=True))
+
+    def snapshot(self, now: float | None = None) -> Snapshot:
+        """Copy of the live table: one row per active aircraft (arrays owned by the snapshot)."""
+        n = int(self._n[0])
+        rows = np.flatnonzero(self._si[:n, k_.SI_ACTIVE] == 1)
+        sf = self._sf[rows]
+        si = self._si[rows]
+        if now is None:
+            now = float(np.nanmax(sf[:, k_.SF_LAST])) if len(rows) else 0.0
+        cols: dict[str, Any] = {
+            "icao24": si[:, k_.SI_KEY].astype(np.uint32),
+            "callsign": np.ascontiguousarray(self._cs[rows]).view("S8").reshape(-1),
+            "last_seen": sf[:, k_.SF_LAST],
+            "first_seen": sf[:, k_.SF_FIRST],
+            "lat": sf[:, k_.SF_LAT],
+            "lon": sf[:, k_.SF_LON],
+            "t_position": sf[:, k_.SF_TPOS],
+            "altitude_ft": sf[:, k_.SF_ALT],
+            "t_altitude": sf[:, k_.SF_TALT],
+            "altitude_geom_ft": sf[:, k_.SF_GEOM],
+            "gs_kt": sf[:, k_.SF_GS],
+            "track_deg": sf[:, k_.SF_TRK],
+            "t_velocity": sf[:, k_.SF_TVEL],
+            "vrate_fpm": sf[:, k_.SF_VR],
+            "heading_deg": sf[:, k_.SF_HDG],
+            "ias_kt": sf[:, k_.SF_IAS],
+            "tas_kt": sf[:, k_.SF_TAS],
+            "mach": sf[:, k_.SF_MACH],
+            "roll_deg": sf[:, k_.SF_ROLL],
+            "selected_altitude_ft": sf[:, k_.SF_SELALT],
+            "baro_setting_hpa": sf[:, k_.SF_BARO],
+            "squawk": si[:, k_.SI_SQUAWK].astype(np.int16),
+            "on_ground": si[:, k_.SI_GROUND].astype(np.int8),
+            "category": si[:, k_.SI_CAT].astype(np.int16),
+            "nic": si[:, k_.SI_NIC].astype(np.int8),
+            "nacp": si[:, k_.SI_NACP].astype(np.int8),
+            "nacv": si[:, k_.SI_NACV].astype(np.int8),
+            "sil": si[:, k_.SI_SIL].astype(np.int8),
+            "version": si[:, k_.SI_VERSION].astype(np.int8),
+            "emergency": si[:, k_.SI_EMERG].astype(np.int8),
+            "nav_modes": si[:, k_.SI_NAV].astype(np.int16),
+            "messages": si[:, k_.SI_MSGS],
+            "positions": si[:, k_.SI_POSITIONS],
+            "source": _RANK_TO_SOURCE[np.clip(si[:, k_.SI_BEST_SRC], 0, 10)],
+            "position_source": _RANK_TO_SOURCE[np.clip(si[:, k_.SI_SRC_POS], 0, 10)],
+        }
+        return Snapshot(float(now), cols, dict(self.stats()))
+
+    def __len__(self) -> int:
+        n = int(self._n[0])
+        return int((self._si[:n, k_.SI_ACTIVE] == 1).sum())
