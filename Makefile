@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP_FLAGS ?= --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck bench clean venv
+PEERS := $(VENV)/.peers
+
+.PHONY: demo test lint typecheck bench clean venv peers
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,10 +18,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Real programs the tests run against (dump1090-mutability, chromium); see the script.
+$(PEERS): scripts/install-test-peers.sh | $(STAMP)
+	bash scripts/install-test-peers.sh
+	touch $(PEERS)
+
+peers: $(PEERS)
+
 demo: $(STAMP)
 	$(BIN)/tailwatch demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(PEERS)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
