@@ -26,7 +26,7 @@ RIDDLE = [
     ("8D40621D58C386435CC412692AD6", {"cpr_odd": 1, "cpr_lat": 74158, "cpr_lon": 50194}),
     ("8D485020994409940838175B284F", {"typecode": 19, "vrate_fpm": -832.0,
                                       "vrate_source": "gnss"}),
-    ("8DA05F219B06B6AF189400CBC33F", {"heading_deg": 243.984375, "tas_kt": 375.0,
+    ("8DA05F219B06B6AF189400CBC33F", {"heading_deg": 243.98438, "tas_kt": 375.0,
                                       "vrate_fpm": -2304.0, "vrate_source": "baro"}),
     ("A0001838201584F23468207CDFA5", {"df": 20, "icao24": "40655a", "altitude_ft": 38000.0}),
     ("5D484FDEA248F5", {"df": 11, "icao24": "484fde", "crc_ok": True}),

@@ -67,7 +67,7 @@ ADDR_TYPE_LABELS = (
     "unknown",  # 9: DF18 CF7 (reserved)
 )
 ALT_SOURCE_LABELS = ("baro", "gnss")
-VRATE_SOURCE_LABELS = ("baro", "gnss")
+VRATE_SOURCE_LABELS = ("baro", "gnss", "inertial")
 SEL_ALT_SOURCE_LABELS = ("mcp", "fms")
 
 # Bits of ``nav_modes`` (readsb's nav_modes names).

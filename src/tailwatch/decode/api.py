@@ -15,6 +15,7 @@ from tailwatch.core.rejects import Rejects
 from tailwatch.core.schema import MESSAGE_FIELD_BY_NAME, MESSAGE_FIELDS
 from tailwatch.decode import kernels
 from tailwatch.decode.batch import MessageBatch
+from tailwatch.decode.commb import fill_acas_mv, fill_commb
 
 FrameInput = FrameBatch | Sequence[str] | Sequence[bytes] | npt.NDArray[np.uint8]
 
@@ -90,22 +91,13 @@ def decode_frames(fb: FrameBatch, *, fix_errors: bool = True) -> MessageBatch:
         cols[name] = fmat[i]
     for i, name in enumerate(kernels.INT_ROWS):
         cols[name] = imat[i]
-    _fill_commb(kept.raw, df, cols)
+    fill_commb(kept.raw, (df == 20) | (df == 21), cols)
+    fill_acas_mv(kept.raw, df == 16, cols)
     for name in kernels.INT_ROWS:
         cols[name] = cols[name].astype(MESSAGE_FIELD_BY_NAME[name].np_dtype)
     ordered = {f.name: cols[f.name] for f in MESSAGE_FIELDS}
     kept.rejects = Rejects()
     return MessageBatch(ordered, kept, rejects, n + fb.rejects.total_rejected())
-
-
-def _fill_commb(raw: npt.NDArray[np.uint8], df: npt.NDArray[np.uint8],
-                cols: dict[str, np.ndarray]) -> None:
-    try:  # TEMPORARY while decode/commb.py is being written in parallel
-        from tailwatch.decode import commb
-    except ImportError:
-        return
-    commb.fill_commb(raw, (df == 20) | (df == 21), cols)
-    commb.fill_acas_mv(raw, df == 16, cols)
 
 
 def decode_one(message: str | bytes, *, fix_errors: bool = False) -> dict[str, Any]:

@@ -391,8 +391,13 @@ def _aircraft_status(
         im[I_EMERG, r] = bits(me, 9, 3)
         im[I_SQUAWK, r] = id13_to_squawk(bits(me, 12, 13))
     elif st == 2:
-        im[I_RA, r] = 1
-        im[I_ARA, r] = bits(me, 9, 14)
+        ara = bits(me, 9, 14)
+        mte = bits(me, 28, 1)
+        rat = bits(me, 27, 1)
+        # RA active: the ARA's first bit says an RA was generated (or several threats), and
+        # it is not terminated (the rule of commb.py for BDS 3,0).
+        im[I_RA, r] = 1 if ((ara >> 13) & 1 or mte) and not rat else 0
+        im[I_ARA, r] = ara
         im[I_RAC, r] = bits(me, 23, 4)
         im[I_RAT, r] = bits(me, 27, 1)
         im[I_MTE, r] = bits(me, 28, 1)
