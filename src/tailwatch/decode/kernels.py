@@ -332,15 +332,12 @@ def _airborne_position(
             im[I_ADDR, r] = 4 if cf == 2 else 6
     else:
         im[I_NICB, r] = b8
-    a = bits(me, 9, 12)
-    if tc <= 18:
-        alt = ac12_to_ft(a)
-        if not math.isnan(alt):
-            fm[F_ALT, r] = alt
-            im[I_ALT_SRC, r] = 0
-    elif a != 0:
-        fm[F_ALT, r] = a * 3.28084  # GNSS height (HAE), metres
-        im[I_ALT_SRC, r] = 1
+    # TC 9-18: barometric altitude; TC 20-22: GNSS height (HAE), coded the same way in feet
+    # (DO-260B; as readsb, dump1090-fa and rs1090 read it).
+    alt = ac12_to_ft(bits(me, 9, 12))
+    if not math.isnan(alt):
+        fm[F_ALT, r] = alt
+        im[I_ALT_SRC, r] = 0 if tc <= 18 else 1
     _cpr(r, me, im)
 
 
