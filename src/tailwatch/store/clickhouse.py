@@ -1,0 +1,378 @@
+"""ClickHouse history store: in process with chdb, or a server over HTTP (clickhouse-connect).
+
+Both transports run the same SQL. A write uploads the Arrow batch into a temporary table of the
+session, then one ``INSERT … SELECT`` moves the rows that are new (positions and events: not
+already stored under their key) or the latest row per key (aircraft, flights) into the
+ReplacingMergeTree table, and the resume token goes into ``ingest_resume`` afterwards.
+
+What ClickHouse does not promise, and how this store copes (see docs/schema.md):
+
+* No transaction spans the data and the token. A crash between them leaves the rows without
+  the token; the ingest then re-sends that batch, and the key (duplicate check at write,
+  ReplacingMergeTree at merge) keeps it from being stored twice.
+* Inserts are not synced to disk unless asked: the tables are created with
+  ``fsync_after_insert`` and ``fsync_part_directory``, but a server may override table settings
+  and its own metadata is not covered, so an OS crash or power cut can lose the last inserts.
+* Aircraft and flights rows are replaced at merge time; the query helpers read them with
+  ``FINAL``. Your own SQL should too (``SELECT … FROM flights FINAL``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tailwatch.core.errors import StoreError
+from tailwatch.core.rejects import Rejects
+from tailwatch.core.schema import TABLES
+from tailwatch.store.base import (
+    Box,
+    Columns,
+    ResumeToken,
+    TimeLike,
+    conform,
+    drop_missing_required,
+    to_arrow,
+)
+from tailwatch.store.ddl import (
+    CLICKHOUSE_TIME_PRECISION,
+    LAYOUTS,
+    RESUME_TABLE,
+    clickhouse_ddl,
+    clickhouse_resume_ddl,
+    clickhouse_type,
+)
+from tailwatch.store.sql import (
+    Dialect,
+    events_sql,
+    iso_utc,
+    positions_sql,
+    seen_sql,
+    thin_drop_sql,
+)
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_ORD = "_tw_ord"
+
+
+def _ts(t: float) -> str:
+    return f"toDateTime64('{iso_utc(t)}', {CLICKHOUSE_TIME_PRECISION}, 'UTC')"
+
+
+class _Backend(Protocol):
+    """The three things the store needs from a ClickHouse connection."""
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table: ...
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ChdbBackend:
+    """ClickHouse in this process (chdb), data in a directory."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            from chdb import session
+        except ImportError as exc:
+            raise StoreError(
+                "clickhouse+chdb:// needs the chdb package (pip install 'tailwatch[clickhouse]')"
+            ) from exc
+        self._session: Any = session.Session(path)  # type: ignore[no-untyped-call]
+
+    def _run(self, sql: str, fmt: str, params: Mapping[str, Any] | None) -> Any:
+        try:
+            return self._session.query(sql, fmt, params=dict(params) if params else None)
+        except Exception as exc:  # chdb raises its own RuntimeError subclass
+            raise StoreError(f"ClickHouse (chdb): {exc}") from exc
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, "CSV", params)
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        out = self._run(sql, "ArrowTable", params)
+        return out if isinstance(out, pa.Table) else pa.table({})
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        batch = data  # read by name by chdb's Python() table function
+        cols = ", ".join(batch.column_names)
+        self._run(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM Python(batch)", "CSV", None)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class ConnectBackend:
+    """A clickhouse-connect client: a server over HTTP(S) (or any client it can make)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._client.command(sql, parameters=dict(params) if params else None)
+        except Exception as exc:
+            raise StoreError(f"ClickHouse: {exc}") from exc
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        try:
+            out = self._client.query_arrow(sql, parameters=dict(params) if params else None)
+        except Exception as exc:
+            raise StoreError(f"ClickHouse: {exc}") from exc
+        return out if isinstance(out, pa.Table) else pa.table({})
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        try:
+            self._client.insert_arrow(table, data)
+        except Exception as exc:
+            raise StoreError(f"ClickHouse: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class ClickHouseStore:
+    """The history store in a ClickHouse database (``tailwatch`` unless named)."""
+
+    engine = "clickhouse"
+
+    def __init__(self, backend: _Backend, database: str = "tailwatch") -> None:
+        if not _IDENT.match(database):
+            raise StoreError(f"bad ClickHouse database name {database!r}")
+        self.database = database
+        self.rejects = Rejects()
+        self._db = backend
+        self._lock = threading.RLock()
+        db = database
+        self.dialect = Dialect(
+            ts=_ts,
+            source=lambda t: f"{db}.{t} FINAL" if LAYOUTS[t].mode == "upsert" else f"{db}.{t}",
+            bucket=lambda col, every_us: f"intDiv(toUnixTimestamp64Micro({col}), {every_us})",
+            prev=lambda expr: f"lagInFrame({expr}) OVER w",
+            frame=" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
+        )
+        try:
+            backend.command(f"CREATE DATABASE IF NOT EXISTS {db}")
+            for table in TABLES:
+                backend.command(clickhouse_ddl(table, db))
+            backend.command(clickhouse_resume_ddl(db))
+            self._migrate()
+        except BaseException:
+            backend.close()
+            raise
+
+    @classmethod
+    def chdb(cls, path: str, database: str = "tailwatch") -> ClickHouseStore:
+        return cls(ChdbBackend(path), database)
+
+    @classmethod
+    def http(
+        cls,
+        host: str,
+        port: int = 8123,
+        database: str = "tailwatch",
+        username: str = "default",
+        password: str = "",
+        secure: bool = False,
+    ) -> ClickHouseStore:
+        try:
+            import clickhouse_connect
+        except ImportError as exc:
+            raise StoreError(
+                "clickhouse:// needs clickhouse-connect (pip install 'tailwatch[clickhouse]')"
+            ) from exc
+        try:
+            client = clickhouse_connect.get_client(
+                host=host, port=port, username=username, password=password, secure=secure
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot reach ClickHouse at {host}:{port}: {exc}") from exc
+        return cls(ConnectBackend(client), database)
+
+    # --- schema ---------------------------------------------------------------------------
+
+    def live_columns(self, table: str) -> list[tuple[str, str]]:
+        if not _IDENT.match(table):
+            raise StoreError(f"bad table name {table!r}")
+        out = self._db.query_arrow(
+            "SELECT name, type FROM system.columns "
+            f"WHERE database = '{self.database}' AND table = '{table}' ORDER BY position"
+        )
+        if not out.num_rows:
+            return []
+        return list(
+            zip(out.column("name").to_pylist(), out.column("type").to_pylist(), strict=True)
+        )
+
+    def _migrate(self) -> None:
+        """Add nullable columns the schema gained; refuse any other drift."""
+        for table in TABLES:
+            live = dict(self.live_columns(table))
+            for f in TABLES[table]:
+                typ = clickhouse_type(table, f)
+                if f.name not in live:
+                    if not typ.startswith(("Nullable", "LowCardinality(Nullable")):
+                        raise StoreError(f"{self.database}.{table} lacks column {f.name}")
+                    self._db.command(
+                        f"ALTER TABLE {self.database}.{table} ADD COLUMN {f.name} {typ}"
+                    )
+                elif live[f.name] != typ:
+                    raise StoreError(
+                        f"{self.database}.{table}.{f.name} is {live[f.name]}, the schema says {typ}"
+                    )
+            extra = set(live) - {f.name for f in TABLES[table]}
+            if extra:
+                raise StoreError(f"{self.database}.{table} has columns not in the schema: {extra}")
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def _stored_position(self, source_id: str) -> int | None:
+        out = self._db.query_arrow(
+            f"SELECT position FROM {self.database}.{RESUME_TABLE} FINAL "
+            "WHERE source_id = {source:String} ORDER BY position DESC LIMIT 1",
+            {"source": source_id},
+        )
+        return int(out.column(0)[0].as_py()) if out.num_rows else None
+
+    def write(
+        self, table: str, columns: Columns | pa.Table, *, resume: ResumeToken | None = None
+    ) -> int:
+        data = drop_missing_required(table, to_arrow(table, columns), self.rejects)
+        with self._lock:
+            if resume is not None:
+                stored = self._stored_position(resume.source_id)
+                if stored is not None and resume.position <= stored:
+                    return 0
+            written = self._insert(table, data) if len(data) else 0
+            if resume is not None:
+                self._db.command(
+                    f"INSERT INTO {self.database}.{RESUME_TABLE} VALUES "
+                    f"({{source:String}}, {{position:Int64}}, now64({CLICKHOUSE_TIME_PRECISION}))",
+                    {"source": resume.source_id, "position": int(resume.position)},
+                )
+            return written
+
+    def _insert(self, table: str, data: pa.Table) -> int:
+        layout = LAYOUTS[table]
+        target = f"{self.database}.{table}"
+        cols = ", ".join(f.name for f in TABLES[table])
+        key = ", ".join(layout.key)
+        suffix = uuid.uuid4().hex
+        stage, fresh = f"_tw_stage_{suffix}", f"_tw_new_{suffix}"
+        defs = ", ".join(f"{f.name} {clickhouse_type(table, f)}" for f in TABLES[table])
+        if layout.mode == "upsert":
+            where, first = "", f"{_ORD} DESC"  # the last row of the batch wins
+        else:
+            first = _ORD
+            span = ""
+            if layout.time_column:
+                lo, hi = pc.min_max(data.column(layout.time_column)).values()
+                tc = layout.time_column
+                span = f" WHERE {tc} BETWEEN {_ts(lo.value / 1e6)} AND {_ts(hi.value / 1e6)}"
+            where = f" WHERE ({key}) NOT IN (SELECT {key} FROM {target}{span})"
+        try:
+            self._db.command(
+                f"CREATE TEMPORARY TABLE {stage} ({defs}, {_ORD} UInt64) ENGINE = Memory"
+            )
+            order = pa.array(np.arange(len(data), dtype=np.uint64))
+            self._db.insert_arrow(stage, data.append_column(_ORD, order))
+            self._db.command(
+                f"CREATE TEMPORARY TABLE {fresh} ENGINE = Memory AS SELECT {cols} FROM {stage}"
+                f"{where} ORDER BY {first} LIMIT 1 BY {key}"
+            )
+            counted = self._db.query_arrow(f"SELECT count() AS n FROM {fresh}")
+            written = int(counted.column(0)[0].as_py())
+            if written:
+                self._db.command(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {fresh}")
+            return written
+        finally:
+            self._db.command(f"DROP TEMPORARY TABLE IF EXISTS {stage}")
+            self._db.command(f"DROP TEMPORARY TABLE IF EXISTS {fresh}")
+
+    def resume_position(self, source_id: str) -> ResumeToken | None:
+        with self._lock:
+            stored = self._stored_position(source_id)
+        return None if stored is None else ResumeToken(source_id, stored)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
+        """ClickHouse SQL; parameters as ``{name:Type}``. Tables are in database
+        ``self.database`` (``tailwatch`` by default): ``SELECT … FROM tailwatch.positions``."""
+        with self._lock:
+            return self._db.query_arrow(sql, params)
+
+    def positions(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        box: Box | None = None,
+    ) -> pa.Table:
+        sql = positions_sql(self.dialect, icao24, since, until, box)
+        return conform("positions", self.query(sql))
+
+    def aircraft(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> pa.Table:
+        return conform(
+            "aircraft", self.query(seen_sql("aircraft", self.dialect, icao24, since, until))
+        )
+
+    def flights(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> pa.Table:
+        return conform(
+            "flights", self.query(seen_sql("flights", self.dialect, icao24, since, until))
+        )
+
+    def events(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        type: str | Iterable[str] | None = None,
+        airport: str | None = None,
+    ) -> pa.Table:
+        sql = events_sql(self.dialect, icao24, since, until, type, airport)
+        return conform("events", self.query(sql))
+
+    # --- retention --------------------------------------------------------------------------
+
+    def thin_positions_before(self, cutoff_t: float, every_s: float) -> int:
+        target = f"{self.database}.positions"
+        drop = thin_drop_sql(self.dialect, target, cutoff_t, every_s)
+        count = f"SELECT count() FROM {target} WHERE t < {_ts(cutoff_t)}"
+        with self._lock:
+            before = int(self._db.query_arrow(count).column(0)[0].as_py())
+            self._db.command(
+                f"DELETE FROM {target} WHERE t < {_ts(cutoff_t)} AND (icao24, t) IN ({drop})"
+            )
+            after = int(self._db.query_arrow(count).column(0)[0].as_py())
+        return before - after
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ClickHouseStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

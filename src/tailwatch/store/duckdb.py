@@ -1,0 +1,301 @@
+"""DuckDB history store: one file, Arrow batches in, Arrow tables out.
+
+Each write is one transaction: the batch (registered as an Arrow view, then
+``INSERT … SELECT``), the duplicate check against the rows already stored, and the resume
+token of the source. A crash before ``COMMIT`` leaves neither the rows nor the token; after it,
+both (DuckDB's write-ahead log is synced at commit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tailwatch.core.errors import StoreError
+from tailwatch.core.rejects import Rejects
+from tailwatch.core.schema import TABLES
+from tailwatch.store.base import (
+    Box,
+    Columns,
+    ResumeToken,
+    TimeLike,
+    conform,
+    drop_missing_required,
+    has_duplicate_keys,
+    to_arrow,
+)
+from tailwatch.store.ddl import (
+    DUCKDB_RESUME_DDL,
+    LAYOUTS,
+    RESUME_TABLE,
+    duckdb_columns,
+    duckdb_ddl,
+)
+from tailwatch.store.sql import (
+    Dialect,
+    events_sql,
+    iso_utc,
+    positions_sql,
+    seen_sql,
+    thin_drop_sql,
+)
+
+_BATCH = "_tw_batch"
+_ORD = "_tw_ord"
+
+DIALECT = Dialect(
+    ts=lambda t: f"TIMESTAMPTZ '{iso_utc(t)}+00'",
+    source=lambda table: table,
+    bucket=lambda col, every_us: f"(epoch_us({col}) // {every_us})",
+    prev=lambda expr: f"lag({expr}) OVER w",
+)
+
+
+def _first(rows: list[Any]) -> Any:
+    """The first row of a fully fetched result (DuckDB 2 wants every result read to its end)."""
+    return rows[0] if rows else None
+
+
+def _arrow(rel: Any) -> pa.Table:
+    """A DuckDB relation's rows as an Arrow table (DuckDB 1.x and 2.x spellings)."""
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        method = getattr(rel, name, None)
+        if method is not None:
+            out = method()
+            if isinstance(out, pa.RecordBatchReader):
+                out = out.read_all()
+            if isinstance(out, pa.Table):
+                return out
+    raise StoreError("this DuckDB version cannot return Arrow tables")
+
+
+class DuckDBStore:
+    """The history store in one DuckDB file (or ``:memory:``)."""
+
+    engine = "duckdb"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.rejects = Rejects()
+        self._lock = threading.RLock()
+        try:
+            if not path.startswith(":memory:"):
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(path)
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(f"cannot open DuckDB store {path!r}: {exc}") from exc
+        try:
+            self._con.execute("SET TimeZone = 'UTC'")
+            for table in TABLES:
+                self._con.execute(duckdb_ddl(table))
+            self._con.execute(DUCKDB_RESUME_DDL)
+            self._migrate()
+        except BaseException as exc:
+            self._con.close()
+            if isinstance(exc, duckdb.Error):
+                raise StoreError(f"cannot open DuckDB store {path!r}: {exc}") from exc
+            raise
+
+    # --- schema ---------------------------------------------------------------------------
+
+    def live_columns(self, table: str) -> list[tuple[str, str]]:
+        rows = self._con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return [(str(name), str(typ)) for name, typ in rows]
+
+    def _migrate(self) -> None:
+        """Add columns the schema gained since the file was made; refuse any other drift."""
+        for table in TABLES:
+            live = dict(self.live_columns(table))
+            for name, typ, null in duckdb_columns(table):
+                if name not in live:
+                    if not null:
+                        raise StoreError(f"{self.path}: {table} lacks required column {name}")
+                    self._con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {typ}")
+                elif live[name] != typ:
+                    raise StoreError(
+                        f"{self.path}: {table}.{name} is {live[name]}, the schema says {typ}"
+                    )
+            extra = set(live) - {name for name, _, _ in duckdb_columns(table)}
+            if extra:
+                raise StoreError(f"{self.path}: {table} has columns not in the schema: {extra}")
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def write(
+        self, table: str, columns: Columns | pa.Table, *, resume: ResumeToken | None = None
+    ) -> int:
+        data = drop_missing_required(table, to_arrow(table, columns), self.rejects)
+        with self._lock:
+            con = self._con
+            registered = False
+            try:
+                con.execute("BEGIN TRANSACTION")
+                if resume is not None:
+                    row = _first(
+                        con.execute(
+                            f"SELECT position FROM {RESUME_TABLE} WHERE source_id = ?",
+                            [resume.source_id],
+                        ).fetchall()
+                    )
+                    if row is not None and resume.position <= int(row[0]):
+                        con.execute("ROLLBACK")
+                        return 0
+                written = 0
+                if len(data):
+                    order = pa.array(np.arange(len(data), dtype=np.int64))
+                    con.register(_BATCH, data.append_column(_ORD, order))
+                    registered = True
+                    written = self._insert(table, data)
+                if resume is not None:
+                    con.execute(
+                        f"INSERT INTO {RESUME_TABLE} VALUES (?, ?, now()) "
+                        "ON CONFLICT (source_id) DO UPDATE SET position = excluded.position, "
+                        "updated_at = excluded.updated_at",
+                        [resume.source_id, int(resume.position)],
+                    )
+                con.execute("COMMIT")
+                return written
+            except duckdb.Error as exc:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise StoreError(f"writing {len(data)} rows to {table}: {exc}") from exc
+            finally:
+                if registered:
+                    con.unregister(_BATCH)
+
+    def _insert(self, table: str, data: pa.Table) -> int:
+        layout = LAYOUTS[table]
+        cols = ", ".join(f.name for f in TABLES[table])
+        key = ", ".join(layout.key)
+        if layout.mode == "upsert":
+            on = " AND ".join(f"{table}.{k} = b.{k}" for k in layout.key)
+            self._con.execute(f"DELETE FROM {table} USING {_BATCH} AS b WHERE {on}")
+            first = f"{_ORD} DESC"  # the last row of the batch wins
+            exists = ""
+        else:
+            first = _ORD  # the first row of the batch wins, and the stored row before it
+            span = ""
+            if layout.time_column:
+                lo, hi = pc.min_max(data.column(layout.time_column)).values()
+                tc = layout.time_column
+                span = (
+                    f" AND s.{tc} BETWEEN TIMESTAMPTZ '{lo.as_py().isoformat()}' "
+                    f"AND TIMESTAMPTZ '{hi.as_py().isoformat()}'"
+                )
+            match = " AND ".join(f"s.{k} = b.{k}" for k in layout.key)
+            exists = f" WHERE NOT EXISTS (SELECT 1 FROM {table} AS s WHERE {match}{span})"
+        source = _BATCH
+        if has_duplicate_keys(data, layout.key):
+            source = (
+                f"(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {key} "
+                f"ORDER BY {first}) AS _tw_rn FROM {_BATCH}) WHERE _tw_rn = 1)"
+            )
+        # sorted by key: neighbours compress better and row-group zone maps prune icao24
+        row = _first(
+            self._con.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} AS b{exists} "
+                f"ORDER BY {key}"
+            ).fetchall()
+        )
+        return int(row[0]) if row else 0
+
+    def resume_position(self, source_id: str) -> ResumeToken | None:
+        with self._lock:
+            row = _first(
+                self._con.execute(
+                    f"SELECT position FROM {RESUME_TABLE} WHERE source_id = ?", [source_id]
+                ).fetchall()
+            )
+        return None if row is None else ResumeToken(source_id, int(row[0]))
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def query(
+        self, sql: str, params: Mapping[str, object] | Sequence[object] | None = None
+    ) -> pa.Table:
+        """DuckDB SQL; parameters as ``$name`` (a mapping) or ``?`` (a sequence)."""
+        with self._lock:
+            try:
+                rel = self._con.sql(sql, params=params) if params else self._con.sql(sql)
+                return pa.table({}) if rel is None else _arrow(rel)
+            except duckdb.Error as exc:
+                raise StoreError(f"query failed: {exc}") from exc
+
+    def positions(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        box: Box | None = None,
+    ) -> pa.Table:
+        return conform("positions", self.query(positions_sql(DIALECT, icao24, since, until, box)))
+
+    def aircraft(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> pa.Table:
+        return conform("aircraft", self.query(seen_sql("aircraft", DIALECT, icao24, since, until)))
+
+    def flights(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> pa.Table:
+        return conform("flights", self.query(seen_sql("flights", DIALECT, icao24, since, until)))
+
+    def events(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        type: str | Iterable[str] | None = None,
+        airport: str | None = None,
+    ) -> pa.Table:
+        return conform(
+            "events", self.query(events_sql(DIALECT, icao24, since, until, type, airport))
+        )
+
+    # --- retention --------------------------------------------------------------------------
+
+    def thin_positions_before(self, cutoff_t: float, every_s: float) -> int:
+        drop = thin_drop_sql(DIALECT, "positions", cutoff_t, every_s)
+        with self._lock:
+            try:
+                self._con.execute("BEGIN TRANSACTION")
+                row = _first(
+                    self._con.execute(
+                        f"DELETE FROM positions USING ({drop}) AS d "
+                        "WHERE positions.icao24 = d.icao24 AND positions.t = d.t"
+                    ).fetchall()
+                )
+                self._con.execute("COMMIT")
+            except duckdb.Error as exc:
+                with contextlib.suppress(duckdb.Error):
+                    self._con.execute("ROLLBACK")
+                raise StoreError(f"thinning positions: {exc}") from exc
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
