@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tailwatch.alert.settings import AlertSettings
 from tailwatch.core.errors import ConfigError
 
 
@@ -89,6 +90,7 @@ class Settings(BaseSettings):
     serve: ServeSettings = Field(default_factory=ServeSettings)  # type: ignore[arg-type]
     reference: ReferenceSettings = Field(default_factory=ReferenceSettings)  # type: ignore[arg-type]
     opensky: OpenSkySettings = Field(default_factory=OpenSkySettings)  # type: ignore[arg-type]
+    alerts: AlertSettings = Field(default_factory=AlertSettings)  # type: ignore[arg-type]
 
     def db_url(self) -> str:
         return self.store.db or str(self.data_dir / "tailwatch.duckdb")

@@ -46,11 +46,14 @@ def _root(
 
 
 def _register() -> None:
-    from tailwatch.cli import config_cmd, decode_cmd, demo_cmd
+    from tailwatch.cli import alerts_cmd, config_cmd, decode_cmd, demo_cmd
 
+    if app.registered_commands:
+        return
     decode_cmd.register(app)
     config_cmd.register(app)
     demo_cmd.register(app)
+    alerts_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,363 @@
+"""The alert engine: rules evaluated over whole batches of events and positions.
+
+``AlertEngine(rules).evaluate_events(events, identities)`` and ``.evaluate_positions(...)``
+return the alerts that fire. Per rule, every condition is a numpy mask over the batch
+(:mod:`tailwatch.alert.conditions`); the matching rows then go through the rule's cool-down,
+per airframe, in time order (a small numba loop: the only sequential step), and each row
+that survives becomes an :class:`~tailwatch.alert.model.Alert` with its evidence and a
+stable id. The engine keeps between calls: the inside/outside state of ``enters``/``leaves``
+geofences, the time of each rule's last alert per airframe, and the ids it already emitted
+(a bounded memory; the outbox de-duplicates across restarts).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from tailwatch.alert.conditions import (
+    IDENTITY_FIELDS,
+    Batch,
+    KeyedState,
+    Leaf,
+    Node,
+    Transition,
+    compile_condition,
+    needs_identity,
+)
+from tailwatch.alert.model import Alert, alert_id
+from tailwatch.alert.rules import Rule, RuleSet
+from tailwatch.core.schema import EVENT_FIELDS, POSITION_FIELDS, Field
+
+__all__ = ["AlertEngine", "IdentityResolver", "IdentitySource", "identity_columns"]
+
+U32 = npt.NDArray[np.uint32]
+IdentityResolver = Callable[[U32, "npt.NDArray[np.bytes_] | None"], Any]
+"""``(addresses, callsigns or None) → identity table`` (like
+:func:`tailwatch.reference.identity.identify_many`)."""
+IdentitySource: TypeAlias = pa.Table | Mapping[str, Any] | None
+"""Identity rows (columns of IDENTITY_COLUMNS, one row per address), or None to resolve."""
+
+_POS_BY_NAME = {f.name: f for f in POSITION_FIELDS}
+_EV_BY_NAME = {f.name: f for f in EVENT_FIELDS}
+
+
+@nb.njit(cache=True)
+def _cooldown_kernel(
+    starts: npt.NDArray[np.int64], t: npt.NDArray[np.float64],
+    last: npt.NDArray[np.float64], cooldown_s: float,
+) -> npt.NDArray[np.bool_]:  # fmt: skip
+    """Rows sorted by (airframe, time), groups starting at ``starts``: a row fires when no
+    alert of the rule fired for the airframe within ``cooldown_s`` of it; ``last`` (per
+    group, NaN for none) is updated in place."""
+    n = t.shape[0]
+    fire = np.zeros(n, dtype=np.bool_)
+    g_n = starts.shape[0]
+    for g in range(g_n):
+        end = starts[g + 1] if g + 1 < g_n else n
+        lt = last[g]
+        for i in range(starts[g], end):
+            if np.isnan(lt) or abs(t[i] - lt) >= cooldown_s:
+                fire[i] = True
+                lt = t[i]
+        last[g] = lt
+    return fire
+
+
+def _default_resolver(addresses: U32, callsigns: npt.NDArray[np.bytes_] | None) -> pa.Table:
+    from tailwatch.reference.identity import identify_many
+
+    return identify_many(addresses, callsigns)
+
+
+def _addresses(col: Any) -> npt.NDArray[np.int64]:
+    arr = np.asarray(col)
+    if arr.dtype.kind in "US" or arr.dtype == object:
+        vals = [
+            int((x.decode() if isinstance(x, bytes) else str(x)).strip().lstrip("~"), 16)
+            for x in arr.tolist()
+        ]
+        return np.array(vals, dtype=np.int64)
+    return arr.astype(np.int64)
+
+
+def identity_columns(source: pa.Table | Mapping[str, Any], airframes: U32) -> dict[str, Any]:
+    """Identity fields aligned with ``airframes`` (sorted addresses); unknown ones are None
+    (False for flags)."""
+    if isinstance(source, pa.Table):
+        cols: Mapping[str, Any] = {
+            name: source.column(name).to_pylist() for name in source.column_names
+        }
+    else:
+        cols = source
+    if "icao24" not in cols:
+        raise ValueError("identities need an icao24 column")
+    keys = _addresses(cols["icao24"])
+    order = np.argsort(keys, kind="stable")
+    keys_s = keys[order]
+    m = airframes.shape[0]
+    if keys_s.size:
+        pos = np.minimum(np.searchsorted(keys_s, airframes.astype(np.int64)), keys_s.size - 1)
+        found = keys_s[pos] == airframes
+        rows = np.where(found, order[pos], -1)
+    else:
+        rows = np.full(m, -1)
+    out: dict[str, Any] = {}
+    for name in IDENTITY_FIELDS:
+        flag = name in ("military", "interesting")
+        src = cols.get(name)
+        arr = np.zeros(m, dtype=np.bool_) if flag else np.full(m, None, dtype=object)
+        if src is not None:
+            values = list(src) if not isinstance(src, np.ndarray) else src.tolist()
+            for j, r in enumerate(rows.tolist()):  # once per airframe, not per row
+                if r >= 0:
+                    v = values[r]
+                    arr[j] = bool(v) if flag else (v if v not in ("", None) else None)
+        out[name] = arr
+    return out
+
+
+def _as_columns(data: Any) -> dict[str, np.ndarray]:
+    if isinstance(data, pa.Table):
+        out: dict[str, np.ndarray] = {}
+        for name in data.column_names:
+            col = data.column(name)
+            if pa.types.is_timestamp(col.type):  # storage form: UTC timestamps → UNIX seconds
+                us = col.cast(pa.timestamp("us", tz=col.type.tz)).cast(pa.int64())
+                out[name] = us.to_numpy(zero_copy_only=False).astype(np.float64) / 1e6
+            elif name == "icao24" and pa.types.is_string(col.type):  # public edge: hex
+                out[name] = _addresses(col.to_pylist()).astype(np.uint32)
+            else:
+                out[name] = col.to_numpy(zero_copy_only=False)
+        return out
+    if hasattr(data, "columns") and isinstance(data.columns, Mapping):
+        return dict(data.columns)
+    if isinstance(data, Mapping):
+        return {k: np.asarray(v) for k, v in data.items()}
+    raise TypeError(f"cannot read columns from {type(data).__name__}")
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return None if not math.isfinite(v) else round(v, 6)
+    if isinstance(v, bytes):
+        return v.decode("ascii", "replace").strip() or None
+    return v
+
+
+def _format(f: Field | None, v: Any) -> Any:
+    v = _clean(v)
+    if f is None or v is None:
+        return v
+    if f.kind == "icao":
+        return f"{int(v):06x}"
+    if f.kind == "squawk":
+        return f"{int(v):04d}" if int(v) >= 0 else None
+    if f.kind == "enum":
+        return f.labels[int(v)] if 0 <= int(v) < len(f.labels) else None
+    if f.kind == "int" and f.null is not None and v == f.null:
+        return None
+    if f.kind == "text" and f.name == "details" and isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+@dataclass
+class _Compiled:
+    rule: Rule
+    node: Node
+    leaves: list[Leaf]
+    transitions: list[Transition]
+    needs_identity: bool
+    last_alert: KeyedState
+
+
+class AlertEngine:
+    """Evaluates rules over batches of events and positions (see the module docstring).
+
+    ``identify`` resolves identities when a call passes none (default:
+    :func:`~tailwatch.reference.identity.identify_many` without an aircraft database; pass
+    a closure that adds the database and annotations). ``remember_ids`` bounds the memory of
+    emitted alert ids.
+    """
+
+    def __init__(
+        self,
+        rules: RuleSet | Sequence[Rule],
+        *,
+        identify: IdentityResolver | None = None,
+        remember_ids: int = 100_000,
+    ) -> None:
+        self.ruleset = rules if isinstance(rules, RuleSet) else RuleSet(rules=list(rules))
+        self._identify = identify or _default_resolver
+        self._remember = remember_ids
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self.stats: Counter[str] = Counter()
+        self._compiled: list[_Compiled] = []
+        for rule in self.ruleset.enabled_rules():
+            node = compile_condition(rule.match, self.ruleset)
+            leaves = list(node.leaves())
+            self._compiled.append(
+                _Compiled(
+                    rule=rule,
+                    node=node,
+                    leaves=leaves,
+                    transitions=[x for x in leaves if isinstance(x, Transition)],
+                    needs_identity=needs_identity(node),
+                    last_alert=KeyedState(np.float64, np.nan),
+                )
+            )
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [c.rule for c in self._compiled]
+
+    def rules_for(self, stream: str) -> list[Rule]:
+        return [c.rule for c in self._compiled if c.rule.effective_stream == stream]
+
+    # ------------------------------------------------------------------ public entry points
+
+    def evaluate_events(self, events: Any, identities: IdentitySource = None) -> list[Alert]:
+        """Alerts of the event rules over a batch of events (columns of EVENT_FIELDS; optional
+        ``squawk``, ``altitude_ft``, ``callsign`` columns, else read from ``details``)."""
+        return self._evaluate("events", _as_columns(events), identities)
+
+    def evaluate_positions(
+        self, positions: Any, identities: IdentitySource = None
+    ) -> list[Alert]:
+        """Alerts of the position rules over a batch of positions (a PositionBatch, or
+        columns of POSITION_FIELDS). Batches of one airframe must come in time order."""
+        return self._evaluate("positions", _as_columns(positions), identities)
+
+    # ------------------------------------------------------------------ internals
+
+    def _loader(
+        self, identities: IdentitySource
+    ) -> Callable[[U32, npt.NDArray[np.bytes_] | None], dict[str, np.ndarray]]:
+        def load(airframes: U32, callsigns: npt.NDArray[np.bytes_] | None) -> dict[str, Any]:
+            self.stats["identity_lookups"] += 1
+            source = identities
+            if source is None:
+                source = self._identify(airframes, callsigns)
+            return identity_columns(source, airframes)
+
+        return load
+
+    def _evaluate(
+        self, stream: str, cols: dict[str, np.ndarray], identities: IdentitySource
+    ) -> list[Alert]:
+        for need in ("t", "icao24"):
+            if need not in cols:
+                raise ValueError(f"{stream} lack the column {need!r}")
+        rules = [c for c in self._compiled if c.rule.effective_stream == stream]
+        if not rules or not np.asarray(cols["t"]).shape[0]:
+            return []
+        b = Batch(stream, cols, self._loader(identities))
+        self.stats[f"{stream}_rows"] += b.n
+        fired: list[tuple[int, _Compiled, npt.NDArray[np.intp]]] = []
+        for k, c in enumerate(rules):
+            m = c.node.eval(b) & np.isfinite(b.t)
+            n_match = int(m.sum())
+            if not n_match:
+                continue
+            self.stats[f"matched:{c.rule.id}"] += n_match
+            rows = self._cooldown(c, b, m)
+            self.stats[f"cooldown:{c.rule.id}"] += n_match - rows.size
+            if rows.size:
+                fired.append((k, c, rows))
+        if not fired:
+            return []
+        # identities of the airframes that fired, resolved once for the batch
+        who = np.unique(np.concatenate([b.inv[rows] for _, _, rows in fired]))
+        ident = b.identity_of(who)
+        alerts: list[tuple[float, int, Alert]] = []
+        for k, c, rows in fired:
+            pos = np.searchsorted(who, b.inv[rows])
+            for r, j in zip(rows.tolist(), pos.tolist(), strict=True):
+                a = self._alert(c, b, r, {name: v[j] for name, v in ident.items()})
+                if a.id in self._seen:
+                    self.stats["duplicates"] += 1
+                    continue
+                self._seen[a.id] = None
+                if len(self._seen) > self._remember:
+                    self._seen.popitem(last=False)
+                alerts.append((a.t, k, a))
+        alerts.sort(key=lambda x: (x[0], x[1]))
+        return [a for _, _, a in alerts]
+
+    def _cooldown(self, c: _Compiled, b: Batch, m: npt.NDArray[np.bool_]) -> npt.NDArray[np.intp]:
+        order = b.order
+        sel = order[m[order]]  # matching rows, by airframe then time
+        grp = b.inv[sel]
+        starts = np.flatnonzero(np.r_[True, grp[1:] != grp[:-1]]).astype(np.int64)
+        keys = b.airframes[grp[starts]]
+        last = c.last_alert.get(keys).astype(np.float64)
+        fire = _cooldown_kernel(starts, b.t[sel], last, float(c.rule.cooldown_s))
+        c.last_alert.set(keys, last)
+        out: npt.NDArray[np.intp] = np.sort(sel[fire])
+        return out
+
+    def _alert(self, c: _Compiled, b: Batch, r: int, ident: dict[str, Any]) -> Alert:
+        icao = int(b.icao[r])
+        t = float(b.t[r])
+        by_name = _EV_BY_NAME if b.kind == "events" else _POS_BY_NAME
+        row = {name: _format(by_name.get(name), np.asarray(col)[r])
+               for name, col in b.cols.items()}
+        conditions = []
+        for leaf in c.leaves:
+            lm = b.leaf_masks.get(id(leaf))
+            conditions.append({
+                "key": leaf.key,
+                "test": leaf.describe(),
+                "value": _clean(leaf.value(b, r)),
+                "ok": None if lm is None else bool(lm[r]),
+            })  # fmt: skip
+        aircraft = {k: _clean(v) for k, v in ident.items()}
+        aircraft["icao24"] = f"{icao:06x}"
+        evidence: dict[str, Any] = {
+            "rule": {"id": c.rule.id, "name": c.rule.title, "stream": b.kind,
+                     "cooldown_s": c.rule.cooldown_s},
+            "row": row,
+            "aircraft": aircraft,
+            "conditions": conditions,
+        }  # fmt: skip
+        if b.kind == "events":
+            what = str(row.get("type") or "event")
+            key = f"{what}|{row.get('flight_id') or ''}|{row.get('airport') or ''}|{t:.3f}"
+            kind = "event"
+        else:
+            what = "position"
+            for tr in c.transitions:
+                lm = b.leaf_masks.get(id(tr))
+                if lm is not None and lm[r]:
+                    what = tr.key
+                    evidence["geofence"] = tr.shape.label
+                    break
+            key = f"{what}|{t:.3f}"
+            kind = "position"
+        return Alert(
+            id=alert_id(c.rule.id, icao, kind, key),
+            rule_id=c.rule.id,
+            rule_name=c.rule.title,
+            severity=c.rule.severity,
+            kind="event" if kind == "event" else "position",
+            what=what,
+            t=t,
+            icao24=f"{icao:06x}",
+            evidence=evidence,
+            tags=tuple(c.rule.tags),
+        )
