@@ -8,7 +8,7 @@ PIP_FLAGS ?= --disable-pip-version-check -q
 
 PEERS := $(VENV)/.peers
 
-.PHONY: demo test lint typecheck bench clean venv peers
+.PHONY: demo test lint typecheck bench clean venv peers web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -40,8 +40,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) $(PEERS)
 	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/track.py
+
+# Rebuild the web map's vendored assets from web/package-lock.json (needs Node.js and npm;
+# the built assets are committed, so a fresh clone does not need this).
+web: $(STAMP)
+	$(BIN)/python -m tailwatch.serve.build_web
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,90 @@
+"""Running the app: ``serve(state, settings)`` blocks; ``ServerThread`` runs it in the
+background (for the pipeline, demos and tests)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from tailwatch.config import ServeSettings
+from tailwatch.serve.app import create_app
+from tailwatch.serve.security import Limits
+from tailwatch.serve.state import LiveState
+
+__all__ = ["ServerThread", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+def _config(state: LiveState, settings: ServeSettings, limits: Limits | None) -> uvicorn.Config:
+    if not _is_loopback(settings.host) and not settings.token:
+        log.warning("serving on %s without a token: the API is read-only for everyone, and "
+                    "nothing can be administered", settings.host)
+    return uvicorn.Config(
+        create_app(state, settings, limits=limits),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        ws="auto",
+        proxy_headers=False,
+        server_header=False,
+        timeout_keep_alive=15,
+        limit_concurrency=1000,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(state: LiveState, settings: ServeSettings | None = None,
+          limits: Limits | None = None) -> None:
+    """Serve until interrupted (binds settings.host, 127.0.0.1 by default)."""
+    uvicorn.Server(_config(state, settings or ServeSettings(), limits)).run()
+
+
+class ServerThread:
+    """The server on a background thread: ``with ServerThread(state, settings) as url: ...``.
+
+    ``settings.port = 0`` picks a free port; :attr:`url` is the base URL once started.
+    """
+
+    def __init__(self, state: LiveState, settings: ServeSettings | None = None,
+                 limits: Limits | None = None) -> None:
+        self.server = uvicorn.Server(_config(state, settings or ServeSettings(), limits))
+        self._thread = threading.Thread(target=self.server.run, name="tailwatch-http",
+                                        daemon=True)
+        self.url = ""
+
+    def start(self, timeout_s: float = 20.0) -> str:
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.02)
+        sock = self.server.servers[0].sockets[0]
+        host, port = sock.getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
