@@ -46,7 +46,15 @@ def _root(
 
 
 def _register() -> None:
-    from tailwatch.cli import alerts_cmd, config_cmd, decode_cmd, demo_cmd
+    from tailwatch.cli import (
+        alerts_cmd,
+        config_cmd,
+        db_cmd,
+        decode_cmd,
+        demo_cmd,
+        history_cmd,
+        simulate_cmd,
+    )
 
     if app.registered_commands:
         return
@@ -54,6 +62,9 @@ def _register() -> None:
     config_cmd.register(app)
     demo_cmd.register(app)
     alerts_cmd.register(app)
+    history_cmd.register(app)
+    db_cmd.register(app)
+    simulate_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

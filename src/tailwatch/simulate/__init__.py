@@ -1,0 +1,36 @@
+"""The simulator: synthetic Mode S / ADS-B feeds with a known truth.
+
+A scenario (TOML, see docs/simulator.md) declares aircraft and their legs, receivers with
+their coverage, background traffic and noise. :func:`simulate` flies every aircraft, lists
+what it transmits, encodes it for real (:mod:`tailwatch.encode`), decides which receiver
+hears each message, adds the noise, and returns a :class:`Simulation`::
+
+    from tailwatch.simulate import load_scenario, simulate, FeedWriter
+    sim = simulate(load_scenario("emergency"))
+    sim.frames            # FrameBatch, time ordered, with t_rx, receiver, 12 MHz counter
+    sim.truth.positions   # what the tracker should find
+    FeedWriter(sim, "beast").encode()   # bytes
+
+``tailwatch simulate`` is the command-line front end.
+"""
+
+from __future__ import annotations
+
+from tailwatch.simulate.feed import Simulation, simulate
+from tailwatch.simulate.output import FORMATS, FeedWriter, serve_beast, write
+from tailwatch.simulate.scenario import Scenario, builtin_scenarios, load_scenario, parse_scenario
+from tailwatch.simulate.truth import Truth
+
+__all__ = [
+    "FORMATS",
+    "FeedWriter",
+    "Scenario",
+    "Simulation",
+    "Truth",
+    "builtin_scenarios",
+    "load_scenario",
+    "parse_scenario",
+    "serve_beast",
+    "simulate",
+    "write",
+]
