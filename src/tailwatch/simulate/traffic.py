@@ -18,6 +18,7 @@ import numpy as np
 from tailwatch.core.errors import ConfigError
 from tailwatch.reference.airports import airport
 from tailwatch.reference.geo import M_PER_NM, destination_deg
+from tailwatch.reference.military import in_military_range
 from tailwatch.simulate.routes import PERFORMANCE, performance, runway_ends
 from tailwatch.simulate.scenario import AircraftSpec, LegSpec, TrafficSpec
 
@@ -69,7 +70,8 @@ def generate(spec: TrafficSpec, rng: np.random.Generator, used: set[int]) -> lis
         for _tries in range(1000):
             lo, hi = al.blocks[int(rng.integers(len(al.blocks)))]
             addr = int(rng.integers(lo, hi + 1))
-            if addr not in used:
+            # civil traffic: never an address of a military sub-block (readsb's ranges)
+            if addr not in used and not bool(in_military_range(addr)):
                 break
         else:
             raise ConfigError(f"[[traffic]] {spec.name}: {al.prefix} has no free address left")
