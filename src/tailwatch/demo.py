@@ -200,9 +200,11 @@ class Demo:
             for fb in self.recording():
                 self._process(fb)
                 progress.advance(task, len(fb))
-            # Each source is its own timeline (2024, then 2019): close the first one's flights.
+            # Each source is its own timeline (2024, then 2019): close the first one's flights
+            # and start the live table afresh (the recording stays in the store's history).
             self._emit(*self.detector.flush())
             self.detector = FlightDetector()
+            self.pipeline.tracker = Tracker()
             self.console.print("[bold]2/2[/] simulated: the March 2019 airlift to Caracas "
                                "(a reconstruction from press reports, not a recording)")
             sim, batches = self.scenario()

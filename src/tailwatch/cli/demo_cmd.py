@@ -30,18 +30,16 @@ def register(app: typer.Typer) -> None:
         console = Console(width=None if Console().is_terminal else 110)
         settings = load_settings()
         db = fresh_db(data_dir or settings.data_dir)
+        d = Demo(db, console, speed=speed or None)
         state = None
         if not headless:
+            from tailwatch.serve.identity import IdentityResolver
+            from tailwatch.serve.server import ServerThread
             from tailwatch.serve.state import LiveState
 
-            state = LiveState()
-        d = Demo(db, console, speed=speed or None,
-                 on_snapshot=state.publish if state is not None else None)
-        if state is not None:
-            from tailwatch.serve.server import ServerThread
-
-            state.history = type(state.history)(d.store)
-            state.identity.annotations = d.identities.annotations  # type: ignore[attr-defined]
+            state = LiveState(store=d.store,
+                              identity=IdentityResolver(annotations=d.identities.annotations))
+            d.on_snapshot = state.publish
             server = ServerThread(state, settings.serve.model_copy(
                 update={"host": host, "port": port}))
             url = server.start()
