@@ -76,3 +76,28 @@ def test_the_demo_store_answers_sql(demo: tuple[Demo, DemoResult, str]) -> None:
         store.close()
     assert {r["icao24"] for r in rows} == {"1551e0", "154073"}
     assert Path(result.db).exists()
+
+
+@pytest.mark.slow
+def test_evidence_report_of_the_il62_from_the_demo_store(
+    demo: tuple[Demo, DemoResult, str], tmp_path: Path
+) -> None:
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    from tailwatch.cli.main import main
+
+    _, result, _ = demo
+    out = tmp_path / "report"
+    code = main(["report", "--db", result.db, "--icao24", "1551e0", "--since", "2019-03-22",
+                 "--until", "2019-03-24", "--annotations",
+                 str(Path(__file__).parents[2] / "src/tailwatch/data/demo/annotations.toml"),
+                 "--out", str(out)])
+    assert code == 0
+    md = (out / "summary.md").read_text()
+    assert "RA-86496" in md and "Ilyushin Il-62M" in md
+    for airport in ("UUMU", "OSLK", "SVMI"):
+        assert airport in md
+    assert "on the ground at OSLK" in md and "out of coverage" in md
+    img = mpimg.imread(out / "route.png")
+    assert len(np.unique((img[..., :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 50

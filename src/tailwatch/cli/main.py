@@ -53,6 +53,7 @@ def _register() -> None:
         decode_cmd,
         demo_cmd,
         history_cmd,
+        report_cmd,
         simulate_cmd,
     )
 
@@ -65,6 +66,7 @@ def _register() -> None:
     history_cmd.register(app)
     db_cmd.register(app)
     simulate_cmd.register(app)
+    report_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -213,8 +213,8 @@ def _summary(inp: ReportInput, name: str, places: Sequence[Place], legs: Sequenc
     segs = segments(t)
     seen = [f"- seen {iso(t[s.start])} → {iso(t[s.stop - 1])} ({s.stop - s.start} positions)"
             for s in segs]
-    gaps = [f"- not seen for {(float(t[b.start]) - float(t[a.stop - 1])) / 3600:.1f} h between "
-            f"{iso(t[a.stop - 1])} and {iso(t[b.start])}: drawn dashed along the great circle"
+    stopovers = [e for e in inp.events if e.get("type") == "stopover"]
+    gaps = [_gap_line(float(t[a.stop - 1]), float(t[b.start]), stopovers)
             for a, b in itertools.pairwise(segs)]
     src = Counter(SOURCE_LABELS[int(s)] for s in np.asarray(cols["source"]).tolist()
                   if 0 <= int(s) < len(SOURCE_LABELS))
@@ -244,4 +244,69 @@ def _summary(inp: ReportInput, name: str, places: Sequence[Place], legs: Sequenc
 def _conf(c: Any) -> str:
     if c is None or c != c or c >= 1.0:
         return ""
-    return f"(inferred, confidence {c:.2f})"
+    return f"(confidence {c:.2f})"
+
+
+def _gap_line(t0: float, t1: float, stopovers: Sequence[dict[str, Any]]) -> str:
+    hours = (t1 - t0) / 3600
+    for e in stopovers:
+        try:
+            d = json.loads(e.get("details") or "{}")
+        except (TypeError, ValueError):
+            d = {}
+        arr, dep = d.get("arrival_t"), d.get("departure_t")
+        if arr is not None and dep is not None and arr - 900 <= t0 and t1 <= dep + 900:
+            return (f"- not seen for {hours:.1f} h between {iso(t0)} and {iso(t1)}: on the "
+                    f"ground at {e.get('airport')} (stopover seen landing and taking off)")
+    return (f"- not seen for {hours:.1f} h between {iso(t0)} and {iso(t1)}: out of coverage; "
+            "drawn dashed along the great circle")
+
+
+def gather(
+    store: Any,
+    *,
+    icao24: str | None = None,
+    flight_id: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    annotations: Any = None,
+) -> ReportInput:
+    """One airframe's history from a store: by flight id, or by address and time window."""
+    from tailwatch.core.errors import TailwatchError
+    from tailwatch.reference.identity import identify_many
+    from tailwatch.store.base import to_columns
+
+    if flight_id:
+        flights = store.flights(icao24=flight_id[:6]).to_pylist()
+        match = [f for f in flights if f["flight_id"] == flight_id]
+        if not match:
+            raise TailwatchError(f"no flight {flight_id!r} in the store")
+        icao24 = match[0]["icao24"]
+        since = match[0]["first_seen"].timestamp()
+        until = match[0]["last_seen"].timestamp()
+    if not icao24:
+        raise TailwatchError("a report needs --flight ID or --icao24 HEX")
+    icao24 = icao24.lower()
+    cols = to_columns("positions", store.positions(icao24=icao24, since=since, until=until))
+    if len(cols["t"]) == 0:
+        raise TailwatchError(f"no positions of {icao24} in that window")
+    order = np.argsort(cols["t"], kind="stable")
+    cols = {k: v[order] for k, v in cols.items()}
+    lo, hi = float(cols["t"][0]), float(cols["t"][-1])
+
+    def rows(table: Any) -> list[dict[str, Any]]:
+        out = []
+        for r in table.to_pylist():
+            out.append({k: (v.timestamp() if isinstance(v, datetime) else v)
+                        for k, v in r.items()})
+        return out
+
+    flights = [f for f in rows(store.flights(icao24=icao24))
+               if f["last_seen"] >= lo and f["first_seen"] <= hi]
+    events = [e for e in rows(store.events(icao24=icao24)) if lo <= e["t"] <= hi]
+    ident = identify_many(np.array([int(icao24, 16)], dtype=np.uint32),
+                          annotations=annotations).to_pylist()[0]
+    ident["sources"] = {k[: -len("_source")]: v for k, v in ident.items()
+                        if k.endswith("_source") and v}
+    ident["sources"]["military"] = ident.get("military_rule") or ""
+    return ReportInput(icao24, cols, flights, events, ident)
