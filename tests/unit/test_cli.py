@@ -93,6 +93,7 @@ def test_bad_file_for_explicit_format_fails_with_1(
 ) -> None:
     p = tmp_path / "x.bin"
     p.write_text("this is not beast at all\n" * 20)
+    assert main(["decode", "--format", "beast", str(p)]) == 1
     assert main(["decode", "--format", "jsonl", str(p)]) == 1
     assert "error" in capsys.readouterr().err
 
