@@ -53,7 +53,10 @@ def _register() -> None:
         decode_cmd,
         demo_cmd,
         history_cmd,
+        record_cmd,
+        replay_cmd,
         report_cmd,
+        run_cmd,
         simulate_cmd,
     )
 
@@ -67,6 +70,9 @@ def _register() -> None:
     db_cmd.register(app)
     simulate_cmd.register(app)
     report_cmd.register(app)
+    run_cmd.register(app)
+    record_cmd.register(app)
+    replay_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,213 @@
+"""Position columns for decoded feeds and state-vector sources (SBS, readsb JSON, OpenSky,
+ADSBx-v2 aggregators): building a :class:`~tailwatch.track.tracker.PositionBatch`, dropping
+positions a poll already delivered, and carrying each aircraft's last known fields forward
+(SBS sends callsign, speed and position in separate lines).
+
+All of it is columnar: numpy sorts, searchsorted look-ups and accumulations, no per-row Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
+from tailwatch.track.tracker import PositionBatch
+
+__all__ = ["ForwardFill", "SeenPositions", "make_positions", "squawk_codes"]
+
+_DTYPES = {f.name: f.np_dtype for f in POSITION_FIELDS}
+
+
+def make_positions(
+    columns: Mapping[str, npt.ArrayLike], source: str, n: int | None = None
+) -> PositionBatch:
+    """A PositionBatch with every column of ``POSITION_FIELDS``: the given ones cast to the
+    schema's dtypes, the others filled with their null value; ``source`` is a label of
+    ``SOURCE_LABELS`` put on every row."""
+    if n is None:
+        n = len(np.asarray(columns["t"]))
+    cols = empty_columns(POSITION_FIELDS, n)
+    for name, values in columns.items():
+        if name not in _DTYPES:
+            raise KeyError(f"{name!r} is not a position column")
+        cols[name] = np.asarray(values).astype(_DTYPES[name], copy=False).reshape(-1)
+    cols["source"] = np.full(n, SOURCE_LABELS.index(source), dtype=_DTYPES["source"])
+    return PositionBatch(cols)
+
+
+def squawk_codes(values: list[object]) -> npt.NDArray[np.int16]:
+    """Squawk strings ("7700", 4 octal digits) → int16 read as decimal; -1 when absent/bad."""
+    out = np.full(len(values), -1, dtype=np.int16)
+    for i, v in enumerate(values):
+        if isinstance(v, str) and len(v) == 4 and v.isdigit() and all(c < "8" for c in v):
+            out[i] = int(v)
+    return out
+
+
+class SeenPositions:
+    """Remembers, per aircraft, the last position handed on, so that a poll repeating it is
+    not a new position. A row is new when its time is later than the last one's and either
+    its lat/lon differ or ``min_repeat_s`` have passed (a parked aircraft still shows up
+    now and then)."""
+
+    def __init__(self, min_repeat_s: float = 10.0) -> None:
+        self.min_repeat_s = float(min_repeat_s)
+        self._keys = np.zeros(0, dtype=np.uint32)
+        self._t = np.zeros(0, dtype=np.float64)
+        self._lat = np.zeros(0, dtype=np.float64)
+        self._lon = np.zeros(0, dtype=np.float64)
+
+    def __len__(self) -> int:
+        return int(self._keys.shape[0])
+
+    def new_rows(
+        self,
+        icao24: npt.NDArray[np.uint32],
+        t: npt.NDArray[np.float64],
+        lat: npt.NDArray[np.float64],
+        lon: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.bool_]:
+        """Mask of the rows that are new positions; remembers them."""
+        n = icao24.shape[0]
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        # within the batch: keep the latest row of each aircraft
+        order = np.lexsort((t, icao24))
+        last_of_group = np.ones(n, dtype=bool)
+        last_of_group[:-1] = icao24[order][1:] != icao24[order][:-1]
+        cand = order[last_of_group]
+        keys = icao24[cand]
+        pos = np.searchsorted(self._keys, keys)
+        pos_c = np.minimum(pos, max(len(self) - 1, 0))
+        known = (pos < len(self)) & (self._keys[pos_c] == keys) if len(self) else np.zeros(
+            keys.shape[0], dtype=bool)
+        prev_t = np.where(known, self._t[pos_c] if len(self) else 0.0, -np.inf)
+        prev_lat = np.where(known, self._lat[pos_c] if len(self) else 0.0, np.nan)
+        prev_lon = np.where(known, self._lon[pos_c] if len(self) else 0.0, np.nan)
+        tc, latc, lonc = t[cand], lat[cand], lon[cand]
+        moved = (latc != prev_lat) | (lonc != prev_lon)
+        with np.errstate(invalid="ignore"):
+            later = (tc > prev_t) | ~known
+            stale_repeat = tc - prev_t >= self.min_repeat_s
+        ok = later & (moved | stale_repeat | ~known)
+        mask = np.zeros(n, dtype=bool)
+        mask[cand[ok]] = True
+        self._remember(keys[ok], tc[ok], latc[ok], lonc[ok])
+        return mask
+
+    def _remember(
+        self,
+        keys: npt.NDArray[np.uint32],
+        t: npt.NDArray[np.float64],
+        lat: npt.NDArray[np.float64],
+        lon: npt.NDArray[np.float64],
+    ) -> None:
+        if keys.shape[0] == 0:
+            return
+        all_keys = np.union1d(self._keys, keys)
+        new_t = np.full(all_keys.shape[0], -np.inf)
+        new_lat = np.full(all_keys.shape[0], np.nan)
+        new_lon = np.full(all_keys.shape[0], np.nan)
+        old = np.searchsorted(all_keys, self._keys)
+        new_t[old], new_lat[old], new_lon[old] = self._t, self._lat, self._lon
+        upd = np.searchsorted(all_keys, keys)
+        new_t[upd], new_lat[upd], new_lon[upd] = t, lat, lon
+        self._keys, self._t, self._lat, self._lon = all_keys, new_t, new_lat, new_lon
+
+
+#: Columns ForwardFill carries from one SBS line of an aircraft to the next.
+FILL_COLUMNS: tuple[str, ...] = ("callsign", "altitude_ft", "gs_kt", "track_deg", "vrate_fpm",
+                                 "squawk", "on_ground")
+
+
+def _valid(col: npt.NDArray[np.generic]) -> npt.NDArray[np.bool_]:
+    out: npt.NDArray[np.bool_]
+    if col.dtype.kind == "f":
+        out = ~np.isnan(col)
+    elif col.dtype.kind == "S":
+        out = np.asarray(col != b"", dtype=bool)
+    else:
+        out = np.asarray(col != -1, dtype=bool)
+    return out
+
+
+class ForwardFill:
+    """Per-aircraft last known values of :data:`FILL_COLUMNS`, applied to rows that lack
+    them (columnar: rows are grouped by address with a stable sort, the last valid index is
+    carried with ``maximum.accumulate``, and each group starts from the remembered state).
+
+    ``max_aircraft`` bounds the memory: beyond it the aircraft not heard for the longest
+    time are forgotten."""
+
+    def __init__(self, max_aircraft: int = 100_000) -> None:
+        self.max_aircraft = max_aircraft
+        self._keys = np.zeros(0, dtype=np.uint32)
+        self._last = np.zeros(0, dtype=np.float64)
+        self._vals: dict[str, npt.NDArray[np.generic]] = {
+            c: empty_columns(POSITION_FIELDS, 0)[c] for c in FILL_COLUMNS
+        }
+
+    def __len__(self) -> int:
+        return int(self._keys.shape[0])
+
+    def fill(
+        self, icao24: npt.NDArray[np.uint32], t: npt.NDArray[np.float64],
+        cols: dict[str, npt.NDArray[np.generic]],
+    ) -> dict[str, npt.NDArray[np.generic]]:
+        """Rows in arrival order → the same rows with missing FILL_COLUMNS filled."""
+        n = icao24.shape[0]
+        if n == 0:
+            return dict(cols)
+        order = np.argsort(icao24, kind="stable")
+        keys_sorted = icao24[order]
+        starts_mask = np.ones(n, dtype=bool)
+        starts_mask[1:] = keys_sorted[1:] != keys_sorted[:-1]
+        group_start = np.maximum.accumulate(np.where(starts_mask, np.arange(n), 0))
+        ends_mask = np.ones(n, dtype=bool)
+        ends_mask[:-1] = starts_mask[1:]
+        pos = np.searchsorted(self._keys, keys_sorted)
+        pos_c = np.minimum(pos, max(len(self) - 1, 0))
+        known = ((pos < len(self)) & (self._keys[pos_c] == keys_sorted)) if len(self) else \
+            np.zeros(n, dtype=bool)
+        out = dict(cols)
+        ends_keys = keys_sorted[ends_mask]
+        ends_rows: dict[str, npt.NDArray[np.generic]] = {}
+        for name in FILL_COLUMNS:
+            col = cols[name][order]
+            valid = _valid(col)
+            last = np.maximum.accumulate(np.where(valid, np.arange(n), -1))
+            have = last >= group_start
+            prev = self._vals[name][pos_c] if len(self) else col
+            prev = np.where(known, prev, empty_columns(POSITION_FIELDS, 1)[name][0])
+            filled = np.where(have, col[np.maximum(last, 0)], prev).astype(col.dtype)
+            res = np.empty_like(filled)
+            res[order] = filled
+            out[name] = res
+            ends_rows[name] = filled[ends_mask]
+        self._remember(ends_keys, t[order][ends_mask], ends_rows)
+        return out
+
+    def _remember(
+        self, keys: npt.NDArray[np.uint32], t: npt.NDArray[np.float64],
+        vals: dict[str, npt.NDArray[np.generic]],
+    ) -> None:
+        all_keys = np.union1d(self._keys, keys)
+        old = np.searchsorted(all_keys, self._keys)
+        upd = np.searchsorted(all_keys, keys)
+        last = np.full(all_keys.shape[0], -np.inf)
+        last[old] = self._last
+        last[upd] = np.fmax(last[upd], t)
+        new_vals: dict[str, npt.NDArray[np.generic]] = {}
+        for name in FILL_COLUMNS:
+            arr = empty_columns(POSITION_FIELDS, all_keys.shape[0])[name]
+            arr[old] = self._vals[name]
+            arr[upd] = vals[name]
+            new_vals[name] = arr
+        if all_keys.shape[0] > self.max_aircraft:
+            keep = np.sort(np.argsort(-last, kind="stable")[: self.max_aircraft])
+            all_keys, last = all_keys[keep], last[keep]
+            new_vals = {k: v[keep] for k, v in new_vals.items()}
+        self._keys, self._last, self._vals = all_keys, last, new_vals
