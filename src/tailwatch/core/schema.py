@@ -207,6 +207,18 @@ def format_icao24(addr: int) -> str:
     return f"{addr:06x}"
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLE_SHIFTS = np.array([20, 16, 12, 8, 4, 0], dtype=np.uint32)
+
+
+def icao_hex_matrix(addr: np.ndarray) -> np.ndarray:
+    """(N, 6) uint8 matrix of the lowercase hex digits (ASCII) of the addresses' low 24 bits:
+    the one vectorised formatter behind every public ``icao24`` string."""
+    a = np.asarray(addr).astype(np.uint32, copy=False)
+    digits: np.ndarray = _HEX_DIGITS[(a[:, None] >> _NIBBLE_SHIFTS) & 0xF]
+    return digits
+
+
 # --- Storage and API tables -------------------------------------------------------------------
 # Kind "time" is float64 seconds since the UNIX epoch in numpy and a UTC timestamp in storage.
 

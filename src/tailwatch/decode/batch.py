@@ -19,10 +19,10 @@ from tailwatch.core.schema import (
     Field,
     format_bds,
     format_category,
+    icao_hex_matrix,
     valid_mask,
 )
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _CATEGORY_LABELS = ["" if c < 8 else format_category(c) for c in range(40)]
 _BDS_LABELS = ["" if c == 0 else format_bds(c) for c in range(256)]
 
@@ -112,10 +112,7 @@ def icao_strings(addr: npt.NDArray[np.uint32]) -> npt.NDArray[np.bytes_]:
 
 def hex6(addr: npt.NDArray[np.uint32]) -> npt.NDArray[np.bytes_]:
     """uint32 addresses → fixed-width lowercase 6-hex-digit byte strings (vectorised)."""
-    a = addr.astype(np.uint32)
-    shifts = np.array([20, 16, 12, 8, 4, 0], dtype=np.uint32)
-    digits = _HEX[(a[:, None] >> shifts) & 0xF]
-    return np.ascontiguousarray(digits).view("S6").reshape(-1)
+    return np.ascontiguousarray(icao_hex_matrix(addr)).view("S6").reshape(-1)
 
 
 def _squawk_strings(code: npt.NDArray[np.int16]) -> npt.NDArray[np.bytes_]:

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from tailwatch.core.errors import StoreError
 from tailwatch.core.rejects import Rejects
-from tailwatch.core.schema import TABLES, Field
+from tailwatch.core.schema import TABLES, Field, icao_hex_matrix
 from tailwatch.store.ddl import LAYOUTS, arrow_schema, arrow_type, is_time
 
 Columns = Mapping[str, np.ndarray]
@@ -150,7 +150,6 @@ def open_store(url: str) -> Store:
 
 # --- numpy columns → Arrow (storage types) ---------------------------------------------------
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _NIBBLE = np.zeros(256, dtype=np.uint32)
 _NIBBLE[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10, dtype=np.uint32)
 _NIBBLE[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16, dtype=np.uint32)
@@ -179,10 +178,7 @@ def _strings_from_matrix(
 
 
 def _icao_to_arrow(col: np.ndarray) -> pa.Array:
-    a = col.astype(np.uint32, copy=False)
-    shifts = np.array([20, 16, 12, 8, 4, 0], dtype=np.uint32)
-    mat = _HEX[(a[:, None] >> shifts) & 0xF]
-    return _strings_from_matrix(mat, np.full(a.size, 6, dtype=np.int64))
+    return _strings_from_matrix(icao_hex_matrix(col), np.full(col.size, 6, dtype=np.int64))
 
 
 def _squawk_to_arrow(col: np.ndarray, null: int) -> pa.Array:
