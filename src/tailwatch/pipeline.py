@@ -52,13 +52,16 @@ class Pipeline:
         tracker: Tracker | None = None,
         sinks: Iterable[PositionSink] = (),
         fix_errors: bool = True,
-        on_snapshot: Callable[[Snapshot], None] | None = None,
+        on_snapshot: Callable[[Snapshot], object] | None = None,
+        snapshot_every_s: float = 1.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.tracker = tracker or Tracker()
         self.sinks = list(sinks)
         self.fix_errors = fix_errors
         self.on_snapshot = on_snapshot
+        self.snapshot_every_s = snapshot_every_s
+        self._last_snapshot = -1e18
         self.clock = clock
         self.stats = PipelineStats()
         self._tick_base: dict[int, tuple[int, float]] = {}
@@ -95,6 +98,11 @@ class Pipeline:
         if len(positions):
             for sink in self.sinks:
                 sink(positions)
+        if self.on_snapshot is not None:  # the live view, at most once per snapshot_every_s
+            now = time.monotonic()
+            if now - self._last_snapshot >= self.snapshot_every_s:
+                self._last_snapshot = now
+                self.snapshot()
         return positions
 
     def snapshot(self, now: float | None = None) -> Snapshot:

@@ -57,6 +57,7 @@ def _register() -> None:
         replay_cmd,
         report_cmd,
         run_cmd,
+        serve_cmd,
         simulate_cmd,
     )
 
@@ -73,6 +74,7 @@ def _register() -> None:
     run_cmd.register(app)
     record_cmd.register(app)
     replay_cmd.register(app)
+    serve_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ class Speed(StrEnum):
 
 def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
                  db: str | None = None, dedup: bool | None = None, dedup_window: float = 1.0,
-                 progress: bool = True) -> dict[str, Any]:
+                 progress: bool = True, session: Any = None) -> dict[str, Any]:
     """Replay ``files`` (merged in time order) through dedup (several files: on by default),
     the pipeline and, with ``db``, the store. Returns the counters."""
     from rich.progress import (
@@ -58,9 +58,12 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
     if db:
         from tailwatch.store import open_store
 
-        store_sink = StoreSink(open_store(db))
+        store_sink = StoreSink(open_store(db) if session is None else session.store)
         sinks.append(store_sink)
-    pipeline = Pipeline(tracker=Tracker(), sinks=sinks)
+    if session is not None:  # detection, alerts and the live web view (tailwatch.live)
+        sinks += session.sinks
+    pipeline = Pipeline(tracker=Tracker(), sinks=sinks,
+                        on_snapshot=session.publish if session is not None else None)
     use_dedup = len(files) > 1 if dedup is None else dedup
     agg = Aggregator(pipeline, dedup=Dedup(window_s=dedup_window) if use_dedup else None,
                      live=False)
@@ -90,6 +93,11 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
             bar.update(task, completed=total, frames=frames)
     finally:
         if store_sink is not None:
+            store_sink.flush()
+        if session is not None:
+            session.close()
+            res_alerts = len(session.alerts)
+        if store_sink is not None:
             store_sink.close()
     res: dict[str, Any] = {"files": [str(f) for f in files],
                            "seconds": round(time.monotonic() - t0, 3), **agg.counters()}
@@ -97,6 +105,11 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
     res["aircraft"] = len(snap)
     if store_sink is not None:
         res["store_rows"] = store_sink.rows_written
+    if session is not None:
+        res["alerts"] = res_alerts
+        if session.detection is not None:
+            res["flights"] = session.detection.flights
+            res["events"] = session.detection.events
     return res
 
 
@@ -116,19 +129,40 @@ def register(app: typer.Typer) -> None:
         stats_json: Path | None = typer.Option(None, "--stats-json", help="Write the final "
                                                "counters to this JSON file."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        detect: bool = typer.Option(True, "--detect/--no-detect", help="Detect flights and "
+                                    "events into the store (with --db)."),
+        rules: Path | None = typer.Option(None, "--rules", help="Watchlist rules (TOML/YAML): "
+                                          "alerts are logged and queued for delivery."),
+        annotations: list[Path] = typer.Option([], "--annotations", help="Annotation files "
+                                               "(CSV or TOML) for identities."),
+        web: str | None = typer.Option(None, "--web", help="Serve the web map and API on "
+                                       "host:port while replaying (e.g. 127.0.0.1:8080)."),
     ) -> None:
         """Replay recorded frames through the same pipeline as `tailwatch run` (decode,
-        track, store), merging several files in time order."""
+        track, detect, store, alerts), merging several files in time order."""
         from tailwatch.cli.main import err, fail
+        from tailwatch.config import load_settings
+        from tailwatch.live import LiveSession
 
         for f in files:
             if not f.exists():
                 fail(f"{f}: no such file", 2)
+        session = None
+        if db or rules or web:
+            from tailwatch.store import open_store
+
+            session = LiveSession(load_settings(), open_store(db) if db else None,
+                                  detect=detect, rules=rules, annotations=annotations, web=web)
+            if session.url:
+                err.print(f"web map: {session.url}")
         res = replay_files(files, fmt=fmt, speed=0.0 if speed is Speed.max else float(
-            speed.value), db=db, dedup=dedup, progress=not quiet)
+            speed.value), db=db, dedup=dedup, progress=not quiet, session=session)
         if stats_json is not None:
             stats_json.write_text(json.dumps(res, indent=2, default=str) + "\n")
         p = res["pipeline"]
         err.print(f"replayed {res['frames_in']:,} frames: {p['messages']:,} messages, "
                   f"{p['positions']:,} positions, {res['aircraft']:,} aircraft "
                   f"in {res['seconds']:.1f} s")
+        if "flights" in res or "alerts" in res:
+            err.print(f"{res.get('flights', 0):,} flights, {res.get('events', 0):,} events, "
+                      f"{res.get('alerts', 0):,} alerts")

@@ -59,7 +59,7 @@ def build_outputs(serve_beast: list[str], serve_avr: list[str], serve_sbs: list[
 
 async def _main(urls: list[str], db: str | None, duration: float | None, outputs_args: dict[
         str, Any], dedup: bool | None, dedup_window: float, log_every: float,
-        stats_json: Path | None) -> dict[str, Any]:
+        stats_json: Path | None, session: Any = None) -> dict[str, Any]:
     from tailwatch.config import load_settings
     from tailwatch.ingest.aggregator import Aggregator, StoreSink, auto_dedup, run_feed
     from tailwatch.ingest.dedup import Dedup
@@ -82,10 +82,13 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
             from tailwatch.store import open_store
         except ImportError as e:  # pragma: no cover - the store package is part of tailwatch
             raise ConfigError(f"--db needs tailwatch.store: {e}") from e
-        store_sink = StoreSink(open_store(db))
+        store_sink = StoreSink(open_store(db) if session is None else session.store)
         sinks.append(store_sink)
+    if session is not None:  # detection, alerts and the live web view (tailwatch.live)
+        sinks += session.sinks
     tracker = Tracker(receivers=receivers.positions)
-    pipeline = Pipeline(tracker=tracker, sinks=sinks)
+    pipeline = Pipeline(tracker=tracker, sinks=sinks,
+                        on_snapshot=session.publish if session is not None else None)
     use_dedup = auto_dedup(specs) if dedup is None else dedup
     outputs = build_outputs(receiver_ids=receivers.id64, **outputs_args)
     agg = Aggregator(pipeline, dedup=Dedup(window_s=dedup_window) if use_dedup else None,
@@ -99,6 +102,10 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
         await run_feed(feed, agg, duration_s=duration, stop=stop, log_every_s=log_every,
                        outputs=outputs)
     finally:
+        if store_sink is not None:
+            store_sink.flush()
+        if session is not None:
+            session.close()
         if store_sink is not None:
             store_sink.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -145,17 +152,36 @@ def register(app: typer.Typer) -> None:
         stats_json: Path | None = typer.Option(None, "--stats-json", help="Write the final "
                                                "counters to this JSON file."),
         log_level: str = typer.Option("INFO", "--log-level", help="Logging level."),
+        detect: bool = typer.Option(True, "--detect/--no-detect", help="Detect flights and "
+                                    "events into the store (with --db)."),
+        rules: Path | None = typer.Option(None, "--rules", help="Watchlist rules (TOML/YAML): "
+                                          "alerts are logged and queued for delivery."),
+        annotations: list[Path] = typer.Option([], "--annotations", help="Annotation files "
+                                               "(CSV or TOML) for identities."),
+        web: str | None = typer.Option(None, "--web", help="Serve the web map and API on "
+                                       "host:port (e.g. 127.0.0.1:8080)."),
     ) -> None:
-        """Run the live pipeline: read every source, decode, track, store and re-serve,
-        until --duration or Ctrl-C (which stops cleanly: queues drained, store flushed)."""
+        """Run the live pipeline: read every source, decode, track, detect, store, alert,
+        re-serve and serve the map, until --duration or Ctrl-C (which stops cleanly: queues
+        drained, open flights closed, store flushed)."""
         from tailwatch.cli.main import err
+        from tailwatch.config import load_settings
+        from tailwatch.live import LiveSession
 
         setup_logging(log_level)
+        session = None
+        if db or rules or web:
+            from tailwatch.store import open_store
+
+            session = LiveSession(load_settings(), open_store(db) if db else None,
+                                  detect=detect, rules=rules, annotations=annotations, web=web)
+            if session.url:
+                err.print(f"web map: {session.url}")
         res = asyncio.run(_main(
             source, db, duration,
             {"serve_beast": serve_beast, "serve_avr": serve_avr, "serve_sbs": serve_sbs,
              "push": push, "ids": ids},
-            dedup, dedup_window, log_every, stats_json))
+            dedup, dedup_window, log_every, stats_json, session))
         p = res["pipeline"]
         err.print(f"{res['frames_in']:,} frames in, {p['messages']:,} messages decoded, "
                   f"{p['positions']:,} positions, {res['state_positions']:,} state-vector "

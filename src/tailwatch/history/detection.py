@@ -233,6 +233,7 @@ class DetectionSink:
         aircraft_db: Any = None,
         annotations: Any = None,
         aircraft_every_s: float = 60.0,
+        on_events: Any = None,
     ) -> None:
         if detector is None:
             from tailwatch.detect import FlightDetector
@@ -243,6 +244,7 @@ class DetectionSink:
         self.aircraft_db = aircraft_db
         self.annotations = annotations
         self.aircraft_every_s = aircraft_every_s
+        self.on_events = on_events  # called with each batch of new event columns (alerts)
         self._write = _Writer(store)
         self._seen = SeenAircraft()
         self._known: set[int] = set()
@@ -261,7 +263,7 @@ class DetectionSink:
         if np.asarray(cols["t"]).shape[0] == 0:
             return
         self._learn_military(np.asarray(cols["icao24"], np.uint32))
-        self._write(self.detector.update(cols))
+        self._emit(self.detector.update(cols))
         self._seen.add(cols)
         if time.monotonic() - self._last_aircraft >= self.aircraft_every_s:
             self._flush_aircraft()
@@ -287,8 +289,14 @@ class DetectionSink:
 
     def flush(self) -> None:
         """End of the stream: close every open flight, write the aircraft rows."""
-        self._write(self.detector.flush())
+        self._emit(self.detector.flush())
         self._flush_aircraft()
+
+    def _emit(self, result: Any) -> None:
+        self._write(result)
+        events = result[1] if isinstance(result, tuple) else None
+        if self.on_events is not None and events and len(events.get("t", ())):
+            self.on_events(events)
 
 
 def detection_sink(store: Store, **kwargs: Any) -> DetectionSink | None:

@@ -1,0 +1,114 @@
+"""replay/run with detection, alerts and the web view; `tailwatch serve` over the history."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tailwatch.cli.main import main
+
+AFR = Path(__file__).parent.parent / "data" / "traffic_rs1090_full_flight_short_AFR34ZG.jsonl.gz"
+RULES = """
+[[rules]]
+id = "afr-landing"
+name = "393322 landed"
+[rules.match]
+all = [ { event = "landing" }, { icao24 = "393322" } ]
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TAILWATCH_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "rules.toml").write_text(RULES)
+    return tmp_path
+
+
+def test_replay_detects_stores_and_alerts(env: Path) -> None:
+    db, stats = env / "h.duckdb", env / "stats.json"
+    assert main(["replay", str(AFR), "--db", str(db), "--rules", str(env / "rules.toml"),
+                 "-q", "--stats-json", str(stats)]) == 0
+    res = json.loads(stats.read_text())
+    assert res["flights"] == 1 and res["alerts"] == 1 and res["events"] >= 3
+    from tailwatch.store import open_store
+
+    store = open_store(str(db))
+    try:
+        flights = store.flights(icao24="393322").to_pylist()
+    finally:
+        store.close()
+    assert [(f["origin"], f["destination"]) for f in flights] == [("LFPG", "LFBO")]
+    # the alert was queued for delivery in the data directory's outbox
+    assert (env / "data" / "alerts.sqlite").exists()
+
+
+def test_run_from_a_file_source_detects_too(env: Path) -> None:
+    db = env / "run.duckdb"
+    assert main(["run", "--source", f"file://{AFR}?format=jsonl&speed=max", "--db", str(db),
+                 "--duration", "30", "--log-level", "WARNING"]) == 0
+    from tailwatch.store import open_store
+
+    store = open_store(str(db))
+    try:
+        n = store.query("SELECT count(*) AS n FROM flights").to_pylist()[0]["n"]
+    finally:
+        store.close()
+    assert n == 1
+
+
+def test_live_session_serves_the_snapshot(env: Path) -> None:
+    from tailwatch.config import load_settings
+    from tailwatch.ingest.files import read_frames
+    from tailwatch.live import LiveSession
+    from tailwatch.pipeline import Pipeline
+
+    session = LiveSession(load_settings(), None, web="127.0.0.1:0")
+    try:
+        p = Pipeline(on_snapshot=session.publish, snapshot_every_s=0.0)
+        for fb in read_frames(AFR, "jsonl", batch_size=20000):
+            p.process(fb)
+        body = httpx.get(session.url + "/data/aircraft.json", timeout=10).json()
+        assert [a["hex"] for a in body["aircraft"]] == ["393322"]
+        assert body["aircraft"][0]["flight"].strip() == "AFR34ZG"
+    finally:
+        session.close()
+
+
+def test_serve_command_answers_from_the_history(env: Path) -> None:
+    db = env / "h.duckdb"
+    assert main(["replay", str(AFR), "--db", str(db), "-q"]) == 0
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tailwatch.cli.main", "serve", "--db", str(db), "--port",
+         str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                r = httpx.get(url + "/health", timeout=1)
+                if r.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        r = httpx.get(url + "/api/flights", params={"icao24": "393322", "since": "1720224000",
+                              "until": "1720310400"},
+                      timeout=10)
+        assert r.status_code == 200
+        assert [f["destination"] for f in r.json()["flights"]] == ["LFBO"]
+        assert httpx.get(url + "/", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
