@@ -114,7 +114,12 @@ class Demo:
                                   identify=lambda a, c: self.identities.resolve(a, c))
         self.result = DemoResult(db=str(db))
         self.on_snapshot = on_snapshot
-        self.pipeline = Pipeline(tracker=Tracker(), sinks=[self._positions])
+        self.pipeline = Pipeline(tracker=Tracker(), sinks=[self._positions],
+                                 on_snapshot=self._publish)
+
+    def _publish(self, snapshot: Any) -> None:
+        if self.on_snapshot is not None:
+            self.on_snapshot(snapshot)
 
     # --- sinks ---------------------------------------------------------------------------------
     def _positions(self, positions: PositionBatch) -> None:
@@ -219,8 +224,6 @@ class Demo:
 
     def _process(self, fb: FrameBatch) -> None:
         self.pipeline.process(fb)
-        if self.on_snapshot is not None:
-            self.on_snapshot(self.pipeline.snapshot())
 
     def _paced(self, fb: FrameBatch) -> None:
         if self.speed is None or len(fb) == 0:
