@@ -219,6 +219,7 @@ class Demo:
                 self._process(fb)
                 progress.advance(task, len(fb))
         self._emit(*self.detector.flush())
+        self.pipeline.snapshot()  # the final picture for the live view
         self.result.counters = dict(self.pipeline.counters())
         return self.result
 
