@@ -31,29 +31,7 @@ from common import RESULTS, console, machine, versions
 from tailwatch.config import ServeSettings
 from tailwatch.serve import LiveState
 from tailwatch.serve.server import ServerThread
-from tailwatch.serve.state import blank_columns
-from tailwatch.track.tracker import Snapshot
-
-
-def snapshot(n: int, now: float, seed: int) -> Snapshot:
-    rng = np.random.default_rng(seed)
-    c = blank_columns(n)
-    c["icao24"] = rng.choice(1 << 24, n, replace=False).astype(np.uint32)
-    c["callsign"] = np.array([b"TST%05d" % i for i in range(n)], dtype="S8")
-    c["last_seen"] = now - rng.random(n) * 10
-    c["first_seen"] = np.full(n, now - 3600)
-    c["lat"] = rng.uniform(-60, 70, n)
-    c["lon"] = rng.uniform(-180, 180, n)
-    c["t_position"] = now - rng.random(n) * 20
-    c["altitude_ft"] = rng.integers(0, 40000, n).astype(float)
-    c["t_altitude"] = np.full(n, now - 1)
-    c["gs_kt"] = rng.uniform(0, 500, n)
-    c["track_deg"] = rng.uniform(0, 360, n)
-    c["t_velocity"] = np.full(n, now - 1)
-    c["squawk"] = rng.integers(0, 7777, n).astype(np.int16)
-    c["on_ground"] = (rng.random(n) < 0.1).astype(np.int8)
-    c["messages"] = rng.integers(1, 10000, n)
-    return Snapshot(now, c, {"messages": 1})
+from tailwatch.serve.state import synthetic_snapshot
 
 
 def latencies(url: str, n: int) -> list[float]:
@@ -104,13 +82,13 @@ def main() -> None:
     args = p.parse_args()
     state = LiveState()
     now = time.time()
-    state.publish(snapshot(args.aircraft, now, 0))
+    state.publish(synthetic_snapshot(args.aircraft, now, 0))
     stop = threading.Event()
 
     def publisher() -> None:  # the pipeline's side: a new snapshot every second
         k = 1
         while not stop.wait(1.0):
-            state.publish(snapshot(args.aircraft, time.time(), k))
+            state.publish(synthetic_snapshot(args.aircraft, time.time(), k))
             k += 1
 
     threading.Thread(target=publisher, daemon=True).start()

@@ -11,39 +11,17 @@ import json
 import time
 from typing import Any
 
-import numpy as np
-
 from tailwatch.serve import LiveState, create_app
 from tailwatch.serve.formats import aircraft_json
-from tailwatch.serve.state import blank_columns
+from tailwatch.serve.state import synthetic_snapshot
 from tailwatch.track.tracker import Snapshot
 
 N = 20_000
 
 
 def _snapshot(now: float, seed: int) -> Snapshot:
-    rng = np.random.default_rng(seed)
-    c = blank_columns(N)
-    c["icao24"] = rng.choice(1 << 24, N, replace=False).astype(np.uint32)
-    c["callsign"] = np.array([b"TST%05d" % i for i in range(N)], dtype="S8")
-    c["last_seen"] = now - rng.random(N) * 10
-    c["first_seen"] = np.full(N, now - 3600)
-    c["lat"] = rng.uniform(-60, 70, N)
-    c["lon"] = rng.uniform(-180, 180, N)
-    c["t_position"] = now - rng.random(N) * 20
-    c["altitude_ft"] = rng.integers(0, 40000, N).astype(float)
-    c["t_altitude"] = np.full(N, now - 1)
-    c["gs_kt"] = rng.uniform(0, 500, N)
-    c["track_deg"] = rng.uniform(0, 360, N)
-    c["t_velocity"] = np.full(N, now - 1)
-    c["vrate_fpm"] = rng.integers(-2000, 2000, N) * 1.0
-    c["squawk"] = rng.integers(0, 7777, N).astype(np.int16)
-    c["on_ground"] = (rng.random(N) < 0.1).astype(np.int8)
-    c["category"] = np.full(N, 11, np.int16)
-    c["nic"] = np.full(N, 8, np.int8)
-    c["messages"] = rng.integers(1, 10000, N)
-    c["mach"] = rng.uniform(0.2, 0.8, N)
-    return Snapshot(now, c, {"messages": 1})
+    snap: Snapshot = synthetic_snapshot(N, now, seed)
+    return snap
 
 
 async def _get(app: Any, path: str) -> tuple[int, bytes]:

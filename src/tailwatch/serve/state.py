@@ -56,6 +56,35 @@ def _empty_snapshot(now: float) -> Any:
     return Snapshot(now, blank_columns(0), {})
 
 
+def synthetic_snapshot(n: int, now: float, seed: int = 0) -> Any:
+    """A whole-world stand-in: ``n`` aircraft with random addresses, positions and values
+    (for the API benchmark and the serialisation tests)."""
+    from tailwatch.track.tracker import Snapshot
+
+    rng = np.random.default_rng(seed)
+    c = blank_columns(n)
+    c["icao24"] = rng.choice(1 << 24, n, replace=False).astype(np.uint32)
+    c["callsign"] = np.array([b"TST%05d" % i for i in range(n)], dtype="S8")
+    c["last_seen"] = now - rng.random(n) * 10
+    c["first_seen"] = np.full(n, now - 3600)
+    c["lat"] = rng.uniform(-60, 70, n)
+    c["lon"] = rng.uniform(-180, 180, n)
+    c["t_position"] = now - rng.random(n) * 20
+    c["altitude_ft"] = rng.integers(0, 40000, n).astype(float)
+    c["t_altitude"] = np.full(n, now - 1)
+    c["gs_kt"] = rng.uniform(0, 500, n)
+    c["track_deg"] = rng.uniform(0, 360, n)
+    c["t_velocity"] = np.full(n, now - 1)
+    c["vrate_fpm"] = rng.integers(-2000, 2000, n) * 1.0
+    c["squawk"] = rng.integers(0, 7777, n).astype(np.int16)
+    c["on_ground"] = (rng.random(n) < 0.1).astype(np.int8)
+    c["category"] = np.full(n, 11, np.int16)
+    c["nic"] = np.full(n, 8, np.int8)
+    c["messages"] = rng.integers(1, 10000, n)
+    c["mach"] = rng.uniform(0.2, 0.8, n)
+    return Snapshot(now, c, {"messages": 1})
+
+
 def snapshot_from_positions(pos: Mapping[str, np.ndarray], now: float,
                             max_age_s: float = 60.0) -> Any:
     """A snapshot at ``now`` rebuilt from stored positions (sorted by address then time):
