@@ -319,6 +319,24 @@ def surface_global_batch(
 
 
 @nb.njit(cache=True)
+def _local_batch(
+    cpr_lat: npt.NDArray[np.integer],
+    cpr_lon: npt.NDArray[np.integer],
+    odd: npt.NDArray[np.integer],
+    ref_lat: npt.NDArray[np.float64],
+    ref_lon: npt.NDArray[np.float64],
+    span: float,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:func:`_local` of every row: (lat, lon), NaN where the reference is NaN."""
+    n = cpr_lat.shape[0]
+    lat = np.full(n, np.nan)
+    lon = np.full(n, np.nan)
+    for r in range(n):
+        if math.isfinite(ref_lat[r]) and math.isfinite(ref_lon[r]):
+            lat[r], lon[r] = _local(cpr_lat[r], cpr_lon[r], odd[r], ref_lat[r], ref_lon[r], span)
+    return lat, lon
+
+
 def airborne_local_batch(
     cpr_lat: npt.NDArray[np.integer],
     cpr_lon: npt.NDArray[np.integer],
@@ -327,16 +345,9 @@ def airborne_local_batch(
     ref_lon: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """:func:`airborne_local` of every row: (lat, lon), NaN where the reference is NaN."""
-    n = cpr_lat.shape[0]
-    lat = np.full(n, np.nan)
-    lon = np.full(n, np.nan)
-    for r in range(n):
-        if math.isfinite(ref_lat[r]) and math.isfinite(ref_lon[r]):
-            lat[r], lon[r] = airborne_local(cpr_lat[r], cpr_lon[r], odd[r], ref_lat[r], ref_lon[r])
-    return lat, lon
+    return _local_batch(cpr_lat, cpr_lon, odd, ref_lat, ref_lon, 360.0)
 
 
-@nb.njit(cache=True)
 def surface_local_batch(
     cpr_lat: npt.NDArray[np.integer],
     cpr_lon: npt.NDArray[np.integer],
@@ -345,13 +356,7 @@ def surface_local_batch(
     ref_lon: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """:func:`surface_local` of every row: (lat, lon), NaN where the reference is NaN."""
-    n = cpr_lat.shape[0]
-    lat = np.full(n, np.nan)
-    lon = np.full(n, np.nan)
-    for r in range(n):
-        if math.isfinite(ref_lat[r]) and math.isfinite(ref_lon[r]):
-            lat[r], lon[r] = surface_local(cpr_lat[r], cpr_lon[r], odd[r], ref_lat[r], ref_lon[r])
-    return lat, lon
+    return _local_batch(cpr_lat, cpr_lon, odd, ref_lat, ref_lon, 90.0)
 
 
 @nb.njit(cache=True)
