@@ -323,10 +323,15 @@ class BeastFramer:
             raise ProtocolMismatchError(_classify_garbage(data, "beast"))
         if not len(fb):
             return None
-        stamp_arrival(fb, now)
-        self.counters.frames += len(fb)
-        self.counters.last_frame_time = now
-        return Chunk(self.source, frames=fb)
+        return _frames_chunk(self.source, self.counters, fb, now)
+
+
+def _frames_chunk(source: str, counters: SourceCounters, fb: FrameBatch, now: float) -> Chunk:
+    """A framer's output: frames stamped with their arrival time, and counted."""
+    stamp_arrival(fb, now)
+    counters.frames += len(fb)
+    counters.last_frame_time = now
+    return Chunk(source, frames=fb)
 
 
 class AvrFramer:
@@ -361,10 +366,7 @@ class AvrFramer:
             raise ProtocolMismatchError(reason)
         if not len(fb):
             return None
-        stamp_arrival(fb, now)
-        self.counters.frames += len(fb)
-        self.counters.last_frame_time = now
-        return Chunk(self.source, frames=fb)
+        return _frames_chunk(self.source, self.counters, fb, now)
 
 
 class SbsFramer:
