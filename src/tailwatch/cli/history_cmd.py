@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -178,12 +179,9 @@ def register(app: typer.Typer) -> None:
         from tailwatch.history.exporters import export_positions
 
         lo, hi = times(since, until)
-        store = open_db(db)
-        try:
+        with closing(open_db(db)) as store:
             report = export_positions(store, out, since=lo, until=hi, icao24=icao24 or None,
                                       fmt=fmt.value)
-        finally:
-            store.close()
         err.print(f"exported {report.rows:,} positions in {report.days} day(s) to {out}")
 
     @app.command("positions")
@@ -208,11 +206,8 @@ def register(app: typer.Typer) -> None:
             except ValueError:
                 fail(f"--box takes south,west,north,east: {box!r}", 2)
             bounds = (s, w, n, e)
-        store = open_db(db)
-        try:
+        with closing(open_db(db)) as store:
             table = store.positions(icao24=icao24 or None, since=lo, until=hi, box=bounds)
-        finally:
-            store.close()
         emit(table, as_json=as_json, limit=limit, columns=POSITION_COLUMNS, title="positions")
 
     @app.command("aircraft")
@@ -234,13 +229,10 @@ def register(app: typer.Typer) -> None:
         from tailwatch.history.queries import aircraft_query
 
         lo, hi = times(since, until)
-        store = open_db(db)
-        try:
+        with closing(open_db(db)) as store:
             table = aircraft_query(store, icao24=icao24 or None, since=lo, until=hi,
                                    military=military, country=country,
                                    registration=registration, typecode=typecode)
-        finally:
-            store.close()
         emit(table, as_json=as_json, limit=limit, columns=AIRCRAFT_COLUMNS, title="aircraft")
 
     @app.command("flights")
@@ -260,12 +252,9 @@ def register(app: typer.Typer) -> None:
         from tailwatch.history.queries import flights_query
 
         lo, hi = times(since, until)
-        store = open_db(db)
-        try:
+        with closing(open_db(db)) as store:
             table = flights_query(store, icao24=icao24 or None, since=lo, until=hi,
                                   airport=airport, military=military)
-        finally:
-            store.close()
         emit(table, as_json=as_json, limit=limit, columns=FLIGHT_COLUMNS, title="flights")
 
     @app.command("events")
@@ -291,12 +280,9 @@ def register(app: typer.Typer) -> None:
         if unknown:
             fail(f"unknown event type(s) {unknown}; types: {', '.join(EVENT_TYPES)}", 2)
         lo, hi = times(since, until)
-        store = open_db(db)
-        try:
+        with closing(open_db(db)) as store:
             table = events_query(store, icao24=icao24 or None, since=lo, until=hi,
                                  types=types or None, airport=airport, military=military)
-        finally:
-            store.close()
         emit(table, as_json=as_json, limit=limit, columns=EVENT_COLUMNS, title="events")
 
     @app.command("sql")
@@ -309,9 +295,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run SQL on the history store (tables: positions, aircraft, flights, events,
         aircraft_db)."""
-        store = open_db(db)
-        try:
+        with closing(open_db(db)) as store:
             table = store.query(query)
-        finally:
-            store.close()
         emit(table, as_json=as_json, limit=limit, title="")
