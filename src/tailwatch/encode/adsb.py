@@ -532,47 +532,15 @@ def me_operational_status(
 def operational_status(
     icao24: npt.ArrayLike,
     *,
-    surface: npt.ArrayLike = False,
-    version: npt.ArrayLike = 2,
-    nic_sup_a: npt.ArrayLike = 0,
-    nacp: npt.ArrayLike = 0,
-    gva: npt.ArrayLike = 0,
-    sil: npt.ArrayLike = 0,
-    sil_supplement: npt.ArrayLike = 0,
-    nic_baro: npt.ArrayLike = 0,
-    hrd: npt.ArrayLike = 0,
-    sda: npt.ArrayLike = 0,
-    trk_hdg: npt.ArrayLike = 0,
-    nic_sup_c: npt.ArrayLike = 0,
-    nacv: npt.ArrayLike = 0,
-    length_width: npt.ArrayLike = 0,
-    gps_antenna_offset: npt.ArrayLike = 0,
-    acas_operational: npt.ArrayLike = 0,
-    es_in: npt.ArrayLike = 0,
-    arv: npt.ArrayLike = 0,
-    ts: npt.ArrayLike = 0,
-    tc_report: npt.ArrayLike = 0,
-    uat_in: npt.ArrayLike = 0,
-    poa: npt.ArrayLike = 0,
-    b2_low: npt.ArrayLike = 0,
-    acas_ra_active: npt.ArrayLike = 0,
-    ident_switch: npt.ArrayLike = 0,
-    single_antenna: npt.ArrayLike = 0,
     ca: npt.ArrayLike | None = None,
     cf: npt.ArrayLike | None = None,
+    **fields: npt.ArrayLike,
 ) -> Frames:
-    """Aircraft operational status (TC 31, BDS 6,5), see :func:`me_operational_status`.
+    """Aircraft operational status (TC 31, BDS 6,5): ``fields`` are the keyword arguments of
+    :func:`me_operational_status` (an unknown name is a TypeError there).
     ``ca`` defaults to 4 for surface rows and 5 for airborne ones."""
-    aa, surf = broadcast(icao24, surface)
-    me = me_operational_status(
-        surface=surf, version=version, nic_sup_a=nic_sup_a, nacp=nacp, gva=gva, sil=sil,
-        sil_supplement=sil_supplement, nic_baro=nic_baro, hrd=hrd, sda=sda, trk_hdg=trk_hdg,
-        nic_sup_c=nic_sup_c, nacv=nacv, length_width=length_width,
-        gps_antenna_offset=gps_antenna_offset, acas_operational=acas_operational,
-        es_in=es_in, arv=arv, ts=ts, tc_report=tc_report, uat_in=uat_in, poa=poa,
-        b2_low=b2_low, acas_ra_active=acas_ra_active, ident_switch=ident_switch,
-        single_antenna=single_antenna,
-    )  # fmt: skip
+    aa, surf = broadcast(icao24, fields.get("surface", False))
+    me = me_operational_status(**{**fields, "surface": surf})
     if ca is None:
         ca = np.where(np.asarray(surf, dtype=bool), 4, 5)
     return _es_frames(np.broadcast_to(aa, me.shape), me, ca, cf)
