@@ -59,6 +59,26 @@ class ServeSettings(BaseModel):
     tile_url: str = Field(
         "", description="Raster tile URL template for the map (empty: offline base map only)."
     )
+    rate_per_s: float = Field(
+        50.0, gt=0, description="Requests per second each client address may make, sustained "
+        "(websocket connections count as requests); past it: 429."
+    )
+    burst: int = Field(200, ge=1, description="Requests a client address may make at once.")
+    max_body_bytes: int = Field(
+        64 * 1024, ge=0, description="Largest request body of a write (bytes); past it: 413."
+    )
+    max_query_bytes: int = Field(
+        8 * 1024, ge=0, description="Longest query string (bytes); past it: 414."
+    )
+    max_clients_tracked: int = Field(
+        10_000, ge=1, description="Client addresses whose request rate is remembered "
+        "(least recently seen forgotten first)."
+    )
+    ws_queue: int = Field(
+        8, ge=1, description="Live-feed messages a websocket client may lag behind before it "
+        "is dropped."
+    )
+    max_ws_clients: int = Field(256, ge=0, description="Most websocket clients at once.")
 
 
 class ReferenceSettings(BaseModel):

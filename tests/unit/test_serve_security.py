@@ -3,6 +3,8 @@ allow-list, size and rate limits, security headers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -59,7 +61,7 @@ def test_body_and_query_size_limits() -> None:
         assert c.post(RELOAD, headers=auth, content=b"x" * 2000).status_code == 413
         assert c.post(RELOAD, headers=auth, content=b"x" * 10).status_code == 200
 
-        def chunks():  # no Content-Length: the streamed body is counted
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the streamed body is counted
             for _ in range(5):
                 yield b"y" * 500
 
@@ -108,7 +110,10 @@ def test_security_headers() -> None:
             assert "cdn" not in csp
 
 
-def test_docs_pages_are_off_but_openapi_is_served() -> None:
+def test_cdn_docs_pages_are_off_but_openapi_and_the_offline_page_are_served() -> None:
     with _client() as c:
-        assert c.get("/docs").status_code == 404
+        assert c.get("/redoc").status_code == 404
+        page = c.get("/docs")  # tailwatch's own page: no script, no CDN
+        assert page.status_code == 200 and "<script" not in page.text
+        assert "cdn" not in page.text.lower()
         assert c.get("/openapi.json").json()["info"]["title"] == "tailwatch"

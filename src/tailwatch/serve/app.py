@@ -11,7 +11,8 @@ Endpoints (docs/api.md has each with examples):
   ``/api/history``, ``/api/flights/{id}.{geojson,kml,csv}``, ``/api/airports``, ``/api/stats``,
   ``/api/config``, ``/health``, the websocket ``/api/live``
 * admin (token): ``POST /api/admin/identity/reload``
-* the web map at ``/`` (static files shipped in the package)
+* the web map at ``/`` (static files shipped in the package), the API reference at ``/docs``
+  (rendered from ``/openapi.json``, offline)
 
 Handlers read the current :class:`~tailwatch.serve.view.SnapshotView` and the history store
 only. Bulk bodies are built column-wise and memoised per snapshot.
@@ -37,6 +38,7 @@ from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -48,7 +50,8 @@ from tailwatch.core.schema import EVENT_TYPES
 from tailwatch.serve import formats as fmt
 from tailwatch.serve.export import EXPORT_FORMATS, export_track, opensky_path
 from tailwatch.serve.history import HistoryError, thin_by_time
-from tailwatch.serve.live import LiveHub
+from tailwatch.serve.live import LiveHub, snapshot_payload
+from tailwatch.serve.rules_api import install_rules_routes
 from tailwatch.serve.security import Limits, SecurityMiddleware, token_ok
 from tailwatch.serve.select import (
     BadRequestError,
@@ -94,6 +97,8 @@ class ServeContext:
         self.limits = limits
         self.hub = LiveHub(state, queue_size=limits.ws_queue, max_clients=limits.max_ws_clients)
         self.security_stats: dict[str, int] = {}
+        #: distinguishes this process's ETags from those of an earlier run
+        self.boot_id = f"{int(state.started * 1000) & 0xFFFFFFFFFF:x}"
         self.airports_body: bytes | None = None
 
     def allow_hidden(self, authorization: str | None) -> bool:
@@ -108,6 +113,32 @@ def _ctx(request: Request) -> ServeContext:
 def _raw(body: bytes, status: int = 200, media_type: str = JSON,
          headers: dict[str, str] | None = None) -> Response:
     return Response(content=body, status_code=status, media_type=media_type, headers=headers)
+
+
+def _accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("accept-encoding", "")
+
+
+def _etag_matches(request: Request, etag: str) -> bool:
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return etag in tags or "*" in tags
+
+
+def _prebuilt(request: Request, view: SnapshotView, variant: str, plain: Callable[[], bytes],
+              gzipped: Callable[[], bytes]) -> Response:
+    """A whole body built once per snapshot: 304 when the client has it (ETag), the gzip copy
+    when the client accepts gzip (the compression middleware passes it through), else the
+    plain one."""
+    etag = f'"{_ctx(request).boot_id}-{view.version}-{variant}"'
+    headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Accept-Encoding"}
+    if _etag_matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    if _accepts_gzip(request):
+        return _raw(gzipped(), headers={**headers, "Content-Encoding": "gzip"})
+    return _raw(plain(), headers=headers)
 
 
 def _json(obj: Any, status: int = 200) -> Response:
@@ -180,7 +211,7 @@ def create_app(
 ) -> FastAPI:
     """The FastAPI application serving ``state`` with ``settings`` (ServeSettings)."""
     settings = settings if settings is not None else ServeSettings()
-    limits = limits if limits is not None else Limits()
+    limits = limits if limits is not None else Limits.from_settings(settings)
     static = static_dir if static_dir is not None else STATIC_DIR
     ctx = ServeContext(state, settings, limits)
 
@@ -199,7 +230,9 @@ def create_app(
         "compatible endpoints, native flights/events/history, exports and a live feed. "
         "Read-only without a token. See docs/api.md.",
         lifespan=lifespan,
-        docs_url=None,  # Swagger/ReDoc pages load their scripts from a CDN: not offline
+        # Swagger/ReDoc load their scripts from a CDN: not offline, and refused by the CSP;
+        # /docs is tailwatch's own page instead (serve/apidocs.py)
+        docs_url=None,
         redoc_url=None,
     )
     app.state.tw = ctx
@@ -210,6 +243,7 @@ def create_app(
     _opensky_routes(app)
     _native_routes(app)
     _live_routes(app)
+    install_rules_routes(app)
     _web_routes(app, static)
 
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
@@ -279,15 +313,14 @@ def _readsb_routes(app: FastAPI) -> None:
     async def aircraft_json(request: Request) -> Response:
         """``{"now", "messages", "aircraft": [...]}`` with readsb's keys (``hex``, ``flight``,
         ``alt_baro``, ``gs``, ``track``, ``lat``, ``lon``, ``squawk``, ``r``, ``t``,
-        ``dbFlags``...), built once per snapshot. Gzip when the client accepts it."""
+        ``dbFlags``...), built (and gzip-compressed) once per snapshot; ``ETag`` /
+        ``If-None-Match`` answer 304 while the snapshot has not changed."""
         ctx = _ctx(request)
         view = ctx.state.view()
         allow = ctx.allow_hidden(request.headers.get("authorization"))
-        if "gzip" in request.headers.get("accept-encoding", ""):
-            return _raw(fmt.aircraft_json_gzip(view, allow),
-                        headers={"Content-Encoding": "gzip", "Cache-Control": "no-cache",
-                                 "Vary": "Accept-Encoding"})
-        return _raw(fmt.aircraft_json(view, allow), headers={"Cache-Control": "no-cache"})
+        return _prebuilt(request, view, f"aircraft{int(allow)}",
+                         lambda: fmt.aircraft_json(view, allow),
+                         lambda: fmt.aircraft_json_gzip(view, allow))
 
     @app.get("/data/receiver.json", tags=["readsb"], summary="Receiver description")
     async def receiver_json(request: Request) -> Response:
@@ -458,11 +491,19 @@ def _visible_flights(ctx: ServeContext, flights: list[dict[str, Any]], allow: bo
     return [f for f, h in zip(flights, hidden.tolist(), strict=True) if not h]
 
 
+def _view_at(ctx: ServeContext, time_s: int) -> SnapshotView:
+    """The live picture at ``time_s`` rebuilt from the history store (blocking: a thread)."""
+    pos = ctx.state.history.positions(since=time_s - 60, until=time_s + 1e-3,
+                                      limit=MAX_HISTORY_ROWS)
+    return SnapshotView(snapshot_from_positions(pos, float(time_s)), ctx.state.identity,
+                        ctx.state.receiver, -1)
+
+
 def _opensky_routes(app: FastAPI) -> None:
     tags: list[str | Enum] = ["OpenSky"]
 
     @app.get("/api/states/all", tags=tags, summary="State vectors (OpenSky format)")
-    def states_all(
+    async def states_all(
         request: Request,
         time_s: Annotated[int | None, Query(alias="time", ge=0, le=4_100_000_000)] = None,
         icao24: Annotated[list[str] | None, Query()] = None,
@@ -475,20 +516,25 @@ def _opensky_routes(app: FastAPI) -> None:
         """``{"time", "states": [[icao24, callsign, origin_country, time_position,
         last_contact, longitude, latitude, baro_altitude, on_ground, velocity, true_track,
         vertical_rate, sensors, geo_altitude, squawk, spi, position_source(, category)]]}``
-        in m, m/s and s. ``time`` in the past is answered from the history store."""
+        in m, m/s and s. ``time`` in the past is answered from the history store. The
+        unfiltered live answer is built (and gzip-compressed) once per snapshot; filters select
+        from the pre-rendered rows."""
         ctx = _ctx(request)
         allow = ctx.allow_hidden(request.headers.get("authorization"))
         box = (lamin, lomin, lamax, lomax)
         if any(v is not None for v in box) and any(v is None for v in box):
             raise BadRequestError("give all four of lamin, lomin, lamax, lomax, or none")
         view = ctx.state.view()
+        ext = bool(extended)
         if time_s is not None and ctx.state.version and abs(time_s - view.now) > 15:
             if time_s > view.now:
                 raise BadRequestError("time: cannot answer for the future")
-            pos = ctx.state.history.positions(since=time_s - 60, until=time_s + 1e-3,
-                                              limit=MAX_HISTORY_ROWS)
-            view = SnapshotView(snapshot_from_positions(pos, float(time_s)),
-                                ctx.state.identity, ctx.state.receiver, -1)
+            view = await run_in_threadpool(_view_at, ctx, time_s)
+        elif time_s is None and icao24 is None and lamin is None:
+            live = view
+            return _prebuilt(request, live, f"states{int(allow)}{int(ext)}",
+                             lambda: fmt.opensky_all(live, allow, ext),
+                             lambda: fmt.opensky_all_gzip(live, allow, ext))
         mask = view.visible(allow)
         wanted = _icao_list(icao24)
         if wanted is not None:
@@ -500,8 +546,7 @@ def _opensky_routes(app: FastAPI) -> None:
                 raise BadRequestError("lamin is north of lamax")
             mask &= mask_box(view, lamin, lamax, lomin, lomax)
         rows = None if bool(mask.all()) else np.flatnonzero(mask)
-        return _raw(fmt.opensky_states_body(view, rows, bool(extended),
-                                            None if time_s is None else time_s))
+        return _raw(fmt.opensky_states_body(view, rows, ext, time_s))
 
     def _flights_between(request: Request, begin: int, end: int, max_s: float,
                          icao: list[int] | None = None) -> list[dict[str, Any]]:
@@ -941,13 +986,21 @@ def _live_routes(app: FastAPI) -> None:
     @app.websocket("/api/live")
     async def live(ws: WebSocket) -> None:
         """A snapshot on connect, then the changed aircraft after each publish. Token (for
-        PIA/LADD when hidden) in ``Authorization`` or ``?token=``."""
+        PIA/LADD when hidden) in ``Authorization`` or ``?token=``; ``?compress=gzip`` for
+        gzip-compressed binary frames instead of JSON text frames."""
         ctx: ServeContext = ws.app.state.tw
         auth = ws.headers.get("authorization")
         token = ws.query_params.get("token")
         allow = ctx.allow_hidden(auth) or (
             bool(token) and token_ok(ctx.settings.token, f"Bearer {token}"))
-        added = ctx.hub.add(allow)
+        encoding = {"": "json", "gzip": "gzip"}.get(ws.query_params.get("compress", ""))
+        if encoding is None:
+            await ws.close(code=1008, reason="compress: only gzip")
+            return
+        # the first message (the whole snapshot) is built once per snapshot and class; build
+        # it off the event loop, so that the first client after a publish blocks no one
+        await run_in_threadpool(snapshot_payload, ctx.state.view(), allow, encoding)
+        added = ctx.hub.add(allow, encoding)
         if added is None:
             await ws.close(code=1013)
             return
@@ -955,7 +1008,7 @@ def _live_routes(app: FastAPI) -> None:
         await ws.accept()
         receiver = asyncio.create_task(_drain(ws))
         try:
-            await ws.send_text(first.decode())
+            await _send(ws, first)
             while True:
                 getter = asyncio.create_task(client.queue.get())
                 done, _ = await asyncio.wait({getter, receiver},
@@ -967,13 +1020,21 @@ def _live_routes(app: FastAPI) -> None:
                 if msg is None:  # dropped: too slow
                     await ws.close(code=1013, reason="too slow: dropped")
                     break
-                await ws.send_text(msg.decode())
+                await _send(ws, msg)
                 client.sent += 1
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             pass
         finally:
             receiver.cancel()
             ctx.hub.remove(client)
+
+
+async def _send(ws: WebSocket, payload: str | bytes) -> None:
+    """One message: the same object for every client of a class (text or binary frame)."""
+    if isinstance(payload, str):
+        await ws.send_text(payload)
+    else:
+        await ws.send_bytes(payload)
 
 
 async def _drain(ws: WebSocket) -> None:
@@ -989,6 +1050,17 @@ async def _drain(ws: WebSocket) -> None:
 
 def _web_routes(app: FastAPI, static: Path) -> None:
     index = static / "index.html"
+    reference: list[bytes] = []
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_reference(request: Request) -> Response:
+        """The API reference, rendered from /openapi.json (offline, no script)."""
+        if not reference:
+            from tailwatch.serve.apidocs import render_api_reference
+
+            reference.append(render_api_reference(request.app.openapi()).encode())
+        return _raw(reference[0], media_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-cache"})
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:

@@ -19,9 +19,13 @@ from tailwatch.serve.view import CATEGORY_LABELS, SnapshotView
 
 __all__ = [
     "aircraft_json",
+    "aircraft_json_gzip",
     "aircraft_record",
     "jv2_body",
+    "opensky_all",
+    "opensky_all_gzip",
     "opensky_states_body",
+    "prerender",
     "readsb_api_body",
     "receiver_json",
 ]
@@ -51,6 +55,30 @@ def aircraft_json(view: SnapshotView, allow_hidden: bool) -> bytes:
 def aircraft_json_gzip(view: SnapshotView, allow_hidden: bool) -> bytes:
     return view.gzip_body(("aircraft.json", allow_hidden),
                           lambda: aircraft_json(view, allow_hidden))
+
+
+def opensky_all(view: SnapshotView, allow_hidden: bool, extended: bool) -> bytes:
+    """The unfiltered live ``/api/states/all`` (memoised per snapshot and variant)."""
+
+    def build() -> bytes:
+        visible = view.visible(allow_hidden)
+        rows = None if bool(visible.all()) else np.flatnonzero(visible)
+        return opensky_states_body(view, rows, extended)
+
+    return view.body(("states/all", allow_hidden, extended), build)
+
+
+def opensky_all_gzip(view: SnapshotView, allow_hidden: bool, extended: bool) -> bytes:
+    return view.gzip_body(("states/all", allow_hidden, extended),
+                          lambda: opensky_all(view, allow_hidden, extended))
+
+
+def prerender(view: SnapshotView) -> None:
+    """Build, at publish time, what most requests ask for: the public ``aircraft.json`` and
+    ``/api/states/all``, plain and gzip-compressed (the rendering runs compiled and the
+    compression in zlib, both without holding the GIL)."""
+    aircraft_json_gzip(view, allow_hidden=False)
+    opensky_all_gzip(view, allow_hidden=False, extended=False)
 
 
 def receiver_json(view: SnapshotView, refresh_ms: int = 1000) -> dict[str, Any]:

@@ -9,6 +9,9 @@ Policy
   past it: 429 with ``Retry-After``.
 - Bodies of writes over ``max_body_bytes`` (declared or streamed): 413. Query strings over
   ``max_query_bytes``: 414.
+
+Every limit is a setting (``serve.rate_per_s``, ``serve.burst``, ``serve.max_body_bytes``...,
+see docs/configuration.md); :meth:`Limits.from_settings` reads them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+
+from tailwatch.config import ServeSettings
 
 __all__ = ["Limits", "SecurityMiddleware", "token_ok"]
 
@@ -44,6 +49,16 @@ class Limits:
     max_clients_tracked: int = 10_000
     ws_queue: int = 8  #: live-feed messages a websocket client may lag behind before it is dropped
     max_ws_clients: int = 256
+
+    @classmethod
+    def from_settings(cls, settings: ServeSettings) -> Limits:
+        """The limits of ``settings`` (``serve.rate_per_s``, ``serve.burst``...)."""
+        return cls(**{f: getattr(settings, f) for f in LIMIT_FIELDS})
+
+
+#: the :class:`Limits` fields, each also a ``serve.*`` setting of the same name
+LIMIT_FIELDS = ("rate_per_s", "burst", "max_body_bytes", "max_query_bytes",
+                "max_clients_tracked", "ws_queue", "max_ws_clients")
 
 
 def token_ok(configured: str, header: str | None) -> bool:

@@ -85,6 +85,34 @@ def synthetic_snapshot(n: int, now: float, seed: int = 0) -> Any:
     return Snapshot(now, c, {"messages": 1})
 
 
+def synthetic_successor(prev: Any, now: float, seed: int, *, updated: float = 0.8,
+                        churn: float = 0.005) -> Any:
+    """The synthetic world one step later: the same aircraft, ``updated`` of them heard
+    again (moved on along their track, ``last_seen`` = ``now``), ``churn`` of them replaced by
+    new addresses (for the API benchmark: a live world keeps most of its aircraft)."""
+    from tailwatch.track.tracker import Snapshot
+
+    rng = np.random.default_rng(seed)
+    c = {k: v.copy() for k, v in prev.columns.items()}
+    n = int(c["icao24"].shape[0])
+    heard = rng.random(n) < updated
+    dt_s = now - c["last_seen"][heard]
+    dist_deg = c["gs_kt"][heard] * dt_s / 3600.0 / 60.0
+    track = np.radians(c["track_deg"][heard])
+    c["lat"][heard] = np.clip(c["lat"][heard] + dist_deg * np.cos(track), -89.0, 89.0)
+    c["lon"][heard] = (c["lon"][heard] + dist_deg * np.sin(track) + 180.0) % 360.0 - 180.0
+    c["last_seen"][heard] = c["t_position"][heard] = now
+    c["t_altitude"][heard] = c["t_velocity"][heard] = now
+    c["messages"][heard] += rng.integers(1, 20, int(heard.sum()))
+    gone = np.flatnonzero(rng.random(n) < churn)
+    if gone.size:
+        fresh = rng.choice(1 << 24, 2 * gone.size + 16, replace=False).astype(np.uint32)
+        fresh = fresh[~np.isin(fresh, c["icao24"])][: gone.size]
+        c["icao24"][gone[: fresh.size]] = fresh
+        c["first_seen"][gone[: fresh.size]] = now
+    return Snapshot(now, c, {"messages": int(prev.counters.get("messages", 0)) + n})
+
+
 def snapshot_from_positions(pos: Mapping[str, np.ndarray], now: float,
                             max_age_s: float = 60.0) -> Any:
     """A snapshot at ``now`` rebuilt from stored positions (sorted by address then time):
@@ -120,8 +148,8 @@ class LiveState:
 
     ``store`` is a ``tailwatch.store.Store`` (or None: history endpoints answer empty);
     ``identity`` the resolver (one without a database is made when omitted); ``prerender``
-    builds the readsb rows and the public ``aircraft.json`` at publish time, so that no
-    request pays for them.
+    builds the public ``aircraft.json`` and ``/api/states/all`` (plain and gzip) at publish
+    time, so that no request pays for them.
     """
 
     def __init__(
@@ -145,6 +173,7 @@ class LiveState:
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
         self.publish_errors = 0
+        self.rules: Any = None  # the session's tailwatch.alert.service.RuleService, if any
 
     # --- the pipeline side -------------------------------------------------------------------
     def publish(self, snapshot: Any) -> SnapshotView:
@@ -153,9 +182,9 @@ class LiveState:
             self._version += 1
             view = SnapshotView(snapshot, self.identity, self.receiver, self._version)
             if self.prerender:
-                from tailwatch.serve.formats import aircraft_json
+                from tailwatch.serve.formats import prerender
 
-                aircraft_json(view, allow_hidden=False)
+                prerender(view)
             self._view = view  # the atomic swap
             self._published_at = time.time()
         with self._listeners_lock:
