@@ -36,17 +36,21 @@ class LiveSession:
         self.store = store
         self.alerts: list[Any] = []
         self.annotations = Annotations.load(*annotations) if annotations else None
-        self.engine = self.dispatcher = None
+        self.engine = self.dispatcher = self.rules = None
         if rules is not None:
             from tailwatch.alert.delivery import Dispatcher
             from tailwatch.alert.engine import AlertEngine
             from tailwatch.alert.rules import load_rules
+            from tailwatch.alert.service import RuleService
             from tailwatch.reference.identity import identify_many
 
             ruleset = load_rules(rules)
             self.engine = AlertEngine(ruleset, identify=lambda a, c: identify_many(
                 a, c, annotations=self.annotations))
             self.dispatcher = Dispatcher.from_rules(ruleset, settings.alerts, settings.data_dir)
+            # the rules of the session: edited through the API, re-read when the file changes
+            self.rules = RuleService(rules, ruleset, engine=self.engine,
+                                     dispatcher=self.dispatcher)
         self.detection = None
         if detect and store is not None:
             from tailwatch.history.detection import detection_sink
@@ -63,6 +67,7 @@ class LiveSession:
             host, port = parse_address(web)
             self.state = LiveState(store=store,
                                    identity=IdentityResolver(annotations=self.annotations))
+            self.state.rules = self.rules
             self.server = ServerThread(self.state, settings.serve.model_copy(
                 update={"host": host, "port": port}))
             self.url = self.server.start()
@@ -79,6 +84,8 @@ class LiveSession:
     def _events(self, events: Any) -> None:
         if self.engine is None:
             return
+        if self.rules is not None:
+            self.rules.maybe_refresh()  # a hand edit of the rules file takes effect
         fired = self.engine.evaluate_events(events)
         for a in fired:
             log.warning("ALERT %s: %s %s at %s", a.rule_name, a.icao24, a.what, a.time_iso)
@@ -89,7 +96,7 @@ class LiveSession:
     def close(self) -> None:
         if self.detection is not None:
             self.detection.flush()
-        if self.dispatcher is not None:
-            self.dispatcher.outbox.close()
         if self.server is not None:
             self.server.stop()
+        if self.dispatcher is not None:
+            self.dispatcher.outbox.close()

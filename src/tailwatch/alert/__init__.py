@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tailwatch.alert.model import Alert, alert_id
     from tailwatch.alert.outbox import Outbox
     from tailwatch.alert.rules import Condition, Geofence, Rule, RuleSet, load_rules
+    from tailwatch.alert.service import RuleService
     from tailwatch.alert.settings import AlertSettings
 
 _WHERE = {
@@ -28,6 +29,7 @@ _WHERE = {
     "Geofence": "rules",
     "Outbox": "outbox",
     "Rule": "rules",
+    "RuleService": "service",
     "RuleSet": "rules",
     "alert_id": "model",
     "load_rules": "rules",
@@ -43,6 +45,7 @@ __all__ = [
     "Geofence",
     "Outbox",
     "Rule",
+    "RuleService",
     "RuleSet",
     "alert_id",
     "load_rules",

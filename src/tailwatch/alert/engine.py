@@ -16,7 +16,7 @@ import json
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
 import numba as nb
@@ -176,6 +176,16 @@ def _format(f: Field | None, v: Any) -> Any:
     return v
 
 
+def _state_key(rule: Rule, ruleset: RuleSet) -> str:
+    """What an evaluation state depends on: the rule's id, stream and condition, and the
+    geofences it names."""
+    fences = {name: ruleset.geofences[name].model_dump(mode="json")
+              for name in sorted(rule.match.geofence_refs()) if name in ruleset.geofences}
+    return json.dumps([rule.id, rule.effective_stream,
+                       rule.match.model_dump(mode="json", by_alias=True, exclude_none=True),
+                       fences], sort_keys=True, default=str)  # fmt: skip
+
+
 @dataclass
 class _Compiled:
     rule: Rule
@@ -202,25 +212,56 @@ class AlertEngine:
         identify: IdentityResolver | None = None,
         remember_ids: int = 100_000,
     ) -> None:
-        self.ruleset = rules if isinstance(rules, RuleSet) else RuleSet(rules=list(rules))
+        ruleset = rules if isinstance(rules, RuleSet) else RuleSet(rules=list(rules))
         self._identify = identify or _default_resolver
         self._remember = remember_ids
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.stats: Counter[str] = Counter()
-        self._compiled: list[_Compiled] = []
-        for rule in self.ruleset.enabled_rules():
-            node = compile_condition(rule.match, self.ruleset)
+        self._active: tuple[RuleSet, list[_Compiled]] = (ruleset, [])
+        self._active = (ruleset, self.compile(ruleset))
+
+    # ------------------------------------------------------------------ the ruleset
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self._active[0]
+
+    @property
+    def _compiled(self) -> list[_Compiled]:
+        return self._active[1]
+
+    def compile(self, ruleset: RuleSet) -> list[_Compiled]:
+        """The enabled rules of ``ruleset``, compiled. A rule whose state key (id, stream,
+        condition and the geofences it names) is unchanged from the current ruleset keeps
+        its compiled condition and with it its state: the cool-down times and the
+        enters/leaves geofence states. May raise ValueError; changes nothing."""
+        old_rs, old = self._active
+        current = {_state_key(c.rule, old_rs): c for c in old}
+        out: list[_Compiled] = []
+        for rule in ruleset.enabled_rules():
+            same = current.get(_state_key(rule, ruleset))
+            if same is not None:
+                out.append(replace(same, rule=rule))
+                continue
+            node = compile_condition(rule.match, ruleset)
             leaves = list(node.leaves())
-            self._compiled.append(
-                _Compiled(
-                    rule=rule,
-                    node=node,
-                    leaves=leaves,
-                    transitions=[x for x in leaves if isinstance(x, Transition)],
-                    needs_identity=needs_identity(node),
-                    last_alert=KeyedState(np.float64, np.nan),
-                )
-            )
+            out.append(_Compiled(
+                rule=rule,
+                node=node,
+                leaves=leaves,
+                transitions=[x for x in leaves if isinstance(x, Transition)],
+                needs_identity=needs_identity(node),
+                last_alert=KeyedState(np.float64, np.nan),
+            ))  # fmt: skip
+        return out
+
+    def set_rules(self, ruleset: RuleSet, compiled: list[_Compiled] | None = None) -> None:
+        """Evaluate ``ruleset`` from the next batch on (``compiled``: what :meth:`compile`
+        gave for it). One reference is swapped, so a batch being evaluated on another
+        thread finishes with the old rules and the next one sees all the new ones; the
+        state of unchanged rules carries over (see :meth:`compile`), and so does the
+        memory of emitted alert ids."""
+        self._active = (ruleset, compiled if compiled is not None else self.compile(ruleset))
 
     @property
     def rules(self) -> list[Rule]:
@@ -263,7 +304,8 @@ class AlertEngine:
         for need in ("t", "icao24"):
             if need not in cols:
                 raise ValueError(f"{stream} lack the column {need!r}")
-        rules = [c for c in self._compiled if c.rule.effective_stream == stream]
+        _, compiled = self._active  # one read: a concurrent set_rules never mixes rulesets
+        rules = [c for c in compiled if c.rule.effective_stream == stream]
         if not rules or not np.asarray(cols["t"]).shape[0]:
             return []
         b = Batch(stream, cols, self._loader(identities))

@@ -713,11 +713,26 @@ def _parse_text(text: str, fmt: str, where: str) -> Any:
     raise ConfigError(f"{where}: neither TOML nor YAML: " + "; ".join(errors))
 
 
-def _format_errors(e: ValidationError) -> str:
+def _rule_id_at(data: Any, loc: tuple[Any, ...]) -> str | None:
+    """The id of the rule an error location ``rules.<i>...`` points into, if it has one."""
+    if len(loc) < 2 or loc[0] != "rules" or not isinstance(loc[1], int):
+        return None
+    rules = data.get("rules") if isinstance(data, Mapping) else None
+    if isinstance(rules, list) and 0 <= loc[1] < len(rules):
+        rid = rules[loc[1]].get("id") if isinstance(rules[loc[1]], Mapping) else None
+        return str(rid) if rid is not None else None
+    return None
+
+
+def _format_errors(e: ValidationError, data: Any = None) -> str:
+    """One line per problem: its place (``rules.1.match.squawk``, with the rule's id when
+    ``data``, the validated document, gives it) and the message."""
     lines = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"] if not str(x).startswith("function-"))
-        lines.append(f"  {loc}: {err['msg']}")
+        rid = _rule_id_at(data, tuple(err["loc"]))
+        where = f"{loc}{f' (rule {rid})' if rid else ''}: " if loc else ""
+        lines.append(f"  {where}{err['msg']}")
     return "\n".join(lines)
 
 
@@ -771,4 +786,4 @@ def rules_from_data(data: Any, where: str = "<rules>") -> RuleSet:
     try:
         return RuleSet.model_validate(dict(data))
     except ValidationError as e:
-        raise ConfigError(f"{where}: invalid rules:\n{_format_errors(e)}") from e
+        raise ConfigError(f"{where}: invalid rules:\n{_format_errors(e, data)}") from e

@@ -16,6 +16,10 @@ def register(app: typer.Typer) -> None:
         port: int | None = typer.Option(None, "--port", help="Port (default 8080)."),
         annotations: list[Path] = typer.Option([], "--annotations", help="Annotation files "
                                                "(CSV or TOML) for identities."),
+        rules: Path | None = typer.Option(None, "--rules", help="Watchlist rules file to "
+                                          "manage through the API (/api/rules, token); a "
+                                          "`tailwatch run` on the same file picks up the "
+                                          "changes. Created at the first change if absent."),
     ) -> None:
         """Serve the web map and the readsb / ADSBx v2 / OpenSky / native API over a store's
         history (for live data, use `tailwatch run --web` or `tailwatch replay --web`)."""
@@ -34,10 +38,20 @@ def register(app: typer.Typer) -> None:
         store = open_store(url)
         notes = Annotations.load(*annotations) if annotations else None
         state = LiveState(store=store, identity=IdentityResolver(annotations=notes))
+        service = None
+        if rules is not None:
+            from tailwatch.alert.delivery import outbox_path
+            from tailwatch.alert.service import RuleService
+
+            service = RuleService.open(rules, missing_ok=True,
+                                       outbox=outbox_path(settings.alerts, settings.data_dir))
+            state.rules = service
         update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         cfg = settings.serve.model_copy(update=update)
         err.print(f"serving {url} on http://{cfg.host}:{cfg.port} (Ctrl-C to stop)")
         try:
             run_server(state, cfg)
         finally:
+            if service is not None:
+                service.close()
             store.close()
