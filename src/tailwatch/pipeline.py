@@ -1,5 +1,10 @@
 """Wires the stages together: frames → decode → track → (detect) → store, and the live snapshot.
 
+Two entry points: :meth:`Pipeline.process` for raw frames (decode, then the tracker) and
+:meth:`Pipeline.process_states` for decoded state vectors (SBS records, readsb JSON, OpenSky,
+aggregators), which go straight to the tracker. Either way the sinks only get positions the
+tracker accepted, and the live snapshot shows every source.
+
 Nothing here decodes or tracks by itself: it calls the stages with whole batches and keeps the
 counters that prove nothing was lost (frames in = accepted + rejects, at every stage).
 """
@@ -12,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from tailwatch.core.frames import FrameBatch
 from tailwatch.core.rejects import Rejects
@@ -32,6 +38,7 @@ class PipelineStats:
     frames: int = 0
     messages: int = 0
     positions: int = 0
+    states: int = 0  # state-vector rows handed to the tracker
     decode_rejects: Rejects = field(default_factory=Rejects)
 
     def as_dict(self) -> dict[str, Any]:
@@ -39,6 +46,7 @@ class PipelineStats:
             "frames": self.frames,
             "messages": self.messages,
             "positions": self.positions,
+            "states": self.states,
             "decode_rejects": dict(self.decode_rejects),
         }
 
@@ -86,14 +94,38 @@ class Pipeline:
             missing = np.isnan(fb.t_rx)
         fb.t_rx[missing] = wall_time
 
-    def process(self, fb: FrameBatch, *, wall_time: float | None = None) -> PositionBatch:
-        """Decode and track one batch of frames; hand accepted positions to the sinks."""
+    def process(
+        self, fb: FrameBatch, *, wall_time: float | None = None,
+        n_receivers: npt.NDArray[np.uint8] | None = None,
+    ) -> PositionBatch:
+        """Decode and track one batch of frames; hand accepted positions to the sinks.
+        ``n_receivers`` (one per frame, from :class:`~tailwatch.ingest.dedup.Dedup`) is how
+        many receivers heard each frame; it becomes the positions' ``receivers``."""
         self.stamp_times(fb, self.clock() if wall_time is None else wall_time)
         batch = decode_frames(fb, fix_errors=self.fix_errors)
         self.stats.frames += batch.n_in
         self.stats.messages += len(batch)
         self.stats.decode_rejects.merge(batch.rejects)
-        positions = self.tracker.update(batch)
+        nrx = None
+        if n_receivers is not None:
+            nrx = np.asarray(n_receivers, dtype=np.uint8)
+            if batch.index is not None:  # decoding dropped frames: keep the kept rows' counts
+                nrx = nrx[batch.index]
+        positions = self.tracker.update(batch, nrx)
+        self._emit(positions)
+        return positions
+
+    def process_states(
+        self, columns: Mapping[str, npt.ArrayLike], source: str | None = None
+    ) -> PositionBatch:
+        """Track decoded state vectors (see :meth:`Tracker.update_states`); hand the accepted
+        positions to the sinks."""
+        self.stats.states += len(np.asarray(columns["t"]))
+        positions = self.tracker.update_states(columns, source)
+        self._emit(positions)
+        return positions
+
+    def _emit(self, positions: PositionBatch) -> None:
         self.stats.positions += len(positions)
         if len(positions):
             for sink in self.sinks:
@@ -103,7 +135,6 @@ class Pipeline:
             if now - self._last_snapshot >= self.snapshot_every_s:
                 self._last_snapshot = now
                 self.snapshot()
-        return positions
 
     def snapshot(self, now: float | None = None) -> Snapshot:
         snap = self.tracker.snapshot(now)

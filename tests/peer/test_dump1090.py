@@ -35,6 +35,7 @@ import numpy as np
 import pytest
 
 from tailwatch.core.frames import FrameBatch
+from tailwatch.core.schema import SOURCE_LABELS
 from tailwatch.decode.crc import remainders
 from tailwatch.encode import airborne_position, identification, velocity_ground
 from tailwatch.ingest.aggregator import Aggregator, run_feed
@@ -46,6 +47,7 @@ from tailwatch.ingest.outputs import FeedPusher, Outputs
 from tailwatch.ingest.sources import Feed, FeedOptions
 from tailwatch.ingest.urls import parse_source_url
 from tailwatch.pipeline import Pipeline
+from tailwatch.track.tracker import STATE_POSITION_REJECTS
 
 pytestmark = pytest.mark.peer
 
@@ -318,8 +320,8 @@ class Collector:
     def chunk(self, ch: Chunk) -> None:
         if ch.frames is not None:
             self.frames.setdefault(ch.source, []).append(ch.frames)
-        if ch.positions is not None:
-            self.positions.append(ch.positions)
+        if ch.states is not None:  # SBS records: state vectors
+            self.positions.append(ch.states)
 
 
 def warm_up() -> None:
@@ -356,8 +358,8 @@ async def _read_outputs(d: Dump1090, push: FrameBatch, expect_frames: int,
                     sel = c.frames.receiver == feed.uids[name]
                     if sel.any():
                         got.chunk(Chunk(name, frames=c.frames.take(sel)))
-            for pb, _ in c.positions:
-                got.chunk(Chunk("sbs", positions=pb))
+            for sb, _ in c.states:
+                got.chunk(Chunk("sbs", states=sb))
             complete = (feed.counters["beast"].frames >= expect_frames
                         and feed.counters["avr"].frames >= expect_frames)
             if complete and c.chunks == 0:
@@ -418,15 +420,41 @@ def test_b_tailwatch_reads_back_what_dump1090_forwards(peer: Any) -> None:
     assert np.allclose(beast.signal_dbfs, 20 * np.log10(26 / 255), atol=1e-4)
     # AVR: the same bytes
     assert [avr.hex(i) for i in range(len(avr))] == [beast.hex(i) for i in range(len(beast))]
-    # SBS: the aircraft, its callsign and positions where tailwatch puts them too
+    # SBS: every record (MSG 1-8) through the tracker's state-vector path: the live row has
+    # the aircraft's callsign, squawk and altitude; positions where tailwatch puts them too
     sbs = got.positions
-    assert sbs, "no SBS positions"
+    assert sbs, "no SBS records"
     icao = np.concatenate([p["icao24"] for p in sbs])
     assert set(icao.tolist()) == {0x393322}
-    calls = {c for p in sbs for c in p["callsign"].tolist() if c}
-    assert calls == {b"AFR34ZG"}
-    lat = np.concatenate([p["lat"] for p in sbs])
-    lon = np.concatenate([p["lon"] for p in sbs])
+    kinds = {int(k) for p in sbs for k in p["source"].tolist()}
+    assert kinds == {SOURCE_LABELS.index("sbs")}
+    # dump1090 writes one line per message, in order, stamped with its wall clock; the frames
+    # were pushed faster than they were received, so the lines get the times tailwatch's own
+    # pipeline gives the frames below (100 per second), or the speed check would refuse them
+    n_rows = sum(len(p) for p in sbs)
+    assert n_rows == len(frames)
+    t_own = 1.72e9 + np.arange(n_rows) * 0.01
+    via_sbs = Pipeline()
+    tracked = []
+    i = 0
+    for p in sbs:
+        cols = dict(p.columns, t=t_own[i:i + len(p)])
+        i += len(p)
+        tracked.append(via_sbs.process_states(cols))
+    st_sbs = via_sbs.tracker.stats()
+    assert st_sbs["states"] == n_rows and st_sbs["state_no_time"] == 0
+    assert st_sbs["states"] == st_sbs["state_no_position"] + st_sbs["state_positions"] + sum(
+        st_sbs[k] for k in STATE_POSITION_REJECTS)
+    snap = via_sbs.snapshot()
+    assert snap.columns["icao24"].tolist() == [0x393322]
+    assert snap.columns["callsign"][0].rstrip() == b"AFR34ZG"
+    assert snap.columns["squawk"][0] >= 0 and snap.columns["altitude_ft"][0] > 0
+    assert SOURCE_LABELS[int(snap.columns["source"][0])] == "sbs"
+    pos = [p for p in tracked if len(p)]
+    assert sum(len(p) for p in pos) == st_sbs["state_positions"] > 100
+    assert {c for p in pos for c in p["callsign"].tolist()} == {b"AFR34ZG"}
+    lat = np.concatenate([p["lat"] for p in pos])
+    lon = np.concatenate([p["lon"] for p in pos])
     own = Pipeline()
     tw = own.process(FrameBatch.from_hex(frames, t_rx=1.72e9 + np.arange(len(frames)) * 0.01))
     # every dump1090 position (5 decimals) is one tailwatch decodes from the same frames

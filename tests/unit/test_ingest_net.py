@@ -15,6 +15,7 @@ import pytest
 
 from tailwatch.core.errors import ConfigError
 from tailwatch.core.frames import FrameBatch
+from tailwatch.core.schema import SOURCE_LABELS
 from tailwatch.ingest.avr import encode_avr
 from tailwatch.ingest.beast import encode_beast, parse_beast
 from tailwatch.ingest.files import read_frames
@@ -195,7 +196,7 @@ def test_avr_and_sbs_framers() -> None:
     with pytest.raises(ProtocolMismatchError) as e:
         AvrFramer("a", 3, SourceCounters("a")).feed(bytes(range(256)) * 3, 0.0)
     assert e.value.reason == "binary_on_text_port"
-    # SBS: the callsign line comes before the position line; the position carries it
+    # SBS: every MSG record becomes a state-vector row (the tracker merges them)
     lines = (b"MSG,1,1,1,4840D6,1,2024/01/01,00:00:00.000,2024/01/01,00:00:00.000,KLM1023,,,,,"
              b",,,,,,\r\n"
              b"MSG,3,1,1,4840D6,1,2024/01/01,00:00:01.000,2024/01/01,00:00:01.000,,38000,,,"
@@ -203,11 +204,14 @@ def test_avr_and_sbs_framers() -> None:
              b"MSG,3,1,1,~AB0001,1,2024/01/01,00:00:01.000,2024/01/01,00:00:01.000,,1000,,,"
              b"52.0,3.9,,,0,0,0,0\r\n\r\n")
     c = SourceCounters("s")
-    ch = SbsFramer("s", c).feed(lines, 1234.5)
-    assert ch is not None and ch.positions is not None
-    p = ch.positions
-    assert len(p) == 1 and p["callsign"][0] == b"KLM1023" and p["t"][0] == 1234.5
-    assert p["altitude_ft"][0] == 38000 and math.isclose(p["lat"][0], 52.2572)
+    ch = SbsFramer("s", c, receiver=7).feed(lines, 1234.5)
+    assert ch is not None and ch.states is not None
+    p = ch.states
+    assert len(p) == 2 and p["callsign"].tolist() == [b"KLM1023", b""]
+    assert p["t"].tolist() == [1234.5, 1234.5] and p["receiver"].tolist() == [7, 7]
+    assert np.isnan(p["lat"][0]) and math.isclose(p["lat"][1], 52.2572)
+    assert p["altitude_ft"][1] == 38000 and c.positions == 1
+    assert set(p["source"].tolist()) == {SOURCE_LABELS.index("sbs")}
     assert c.rejects["sbs_non_icao"] == 1
 
 

@@ -153,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
             # polls 1 and 2 repeat the same positions; poll 3+ moves the aircraft
             self._json(readsb_doc(NOW + n, 43.5 if n < 3 else 43.6))
         elif self.path.startswith("/v2/point"):
+            st.setdefault("v2_keys", []).append(self.headers.get("x-api-key"))
             self._json(v2_doc(int((NOW + n) * 1000)))
         elif self.path.startswith("/api/states/all"):
             st["auth"].append(self.headers.get("Authorization"))
@@ -189,7 +190,7 @@ def _poll(urls: list[str], seconds: float, **opts: Any) -> tuple[Feed, list[Any]
         t_end = asyncio.get_running_loop().time() + seconds
         while asyncio.get_running_loop().time() < t_end:
             c = await feed.collect(0.05)
-            got.extend(c.positions)
+            got.extend(c.states)
         await feed.stop()
         return feed, got
 

@@ -56,6 +56,7 @@ def decode_frames(fb: FrameBatch, *, fix_errors: bool = True) -> MessageBatch:
         if code and counts[code]:
             rejects[reason] += int(counts[code])
 
+    keep: npt.NDArray[np.intp] | None = None
     if counts[0] == n:  # every frame accepted: share the columns, copy only to fix bits
         kept = replace(fb, rejects=Rejects())
     else:
@@ -97,7 +98,7 @@ def decode_frames(fb: FrameBatch, *, fix_errors: bool = True) -> MessageBatch:
         cols[name] = cols[name].astype(MESSAGE_FIELD_BY_NAME[name].np_dtype)
     ordered = {f.name: cols[f.name] for f in MESSAGE_FIELDS}
     kept.rejects = Rejects()
-    return MessageBatch(ordered, kept, rejects, n + fb.rejects.total_rejected())
+    return MessageBatch(ordered, kept, rejects, n + fb.rejects.total_rejected(), keep)
 
 
 def decode_one(message: str | bytes, *, fix_errors: bool = False) -> dict[str, Any]:

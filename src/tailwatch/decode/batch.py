@@ -36,12 +36,15 @@ class MessageBatch:
     ``frames`` holds the accepted frames (corrected where a bit was fixed), row-aligned.
     ``rejects`` counts the dropped inputs by reason:
     ``n_in == len(batch) + rejects.total_rejected()``.
+    ``index``: the row of the input FrameBatch each message came from (``None`` when every
+    frame was kept, in order), to carry per-frame values such as receiver counts.
     """
 
     columns: dict[str, np.ndarray]
     frames: FrameBatch
     rejects: Rejects = field(default_factory=Rejects)
     n_in: int = 0
+    index: npt.NDArray[np.intp] | None = None
 
     def __len__(self) -> int:
         return int(self.columns["df"].shape[0])
@@ -64,11 +67,13 @@ class MessageBatch:
         return valid_mask(MESSAGE_FIELD_BY_NAME[name], self[name])
 
     def take(self, idx: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> MessageBatch:
+        base = np.arange(len(self)) if self.index is None else self.index
         return MessageBatch(
             {k: v[idx] for k, v in self.columns.items()},
             self.frames.take(idx),
             Rejects(),
             0,
+            base[idx],
         )
 
     def to_arrow(self) -> pa.Table:

@@ -5,11 +5,14 @@
 * frames without a time get one (``Pipeline.stamp_times``: from the receiver's 12 MHz
   counter, else the arrival time);
 * with several receivers, :class:`~tailwatch.ingest.dedup.Dedup` merges the receptions of one
-  transmission (``n_receivers`` is kept in :attr:`Aggregator.last_dedup`);
+  transmission (``n_receivers`` is kept in :attr:`Aggregator.last_dedup` and handed to the
+  pipeline: it becomes the positions' ``receivers`` column);
 * the merged frames are re-served (Beast, AVR) and go through the
   :class:`~tailwatch.pipeline.Pipeline` (decode, track; its sinks get the positions);
-* positions from state-vector sources go to the same sinks, and to the SBS outputs when the
-  source's terms allow re-serving.
+* state vectors (SBS records, readsb JSON, OpenSky, aggregators) go through the tracker too
+  (``Pipeline.process_states``): they update the live aircraft, and the positions the tracker
+  accepts go to the same sinks, and to the SBS outputs when the source's terms allow
+  re-serving.
 
 :func:`run_feed` is the asyncio loop around it: it collects what the sources produced every
 ``batch_interval_s``, logs per-source counters every ``log_every_s`` (60 s), and stops after
@@ -34,6 +37,7 @@ from tailwatch.ingest.outputs import Outputs
 from tailwatch.ingest.record import Recorder
 from tailwatch.ingest.sources import Feed
 from tailwatch.pipeline import Pipeline
+from tailwatch.track.states import StateBatch
 from tailwatch.track.tracker import PositionBatch
 
 __all__ = ["Aggregator", "Handler", "RecordHandler", "RunStats", "StoreSink", "run_feed"]
@@ -44,7 +48,7 @@ log = logging.getLogger("tailwatch.ingest")
 class Handler(Protocol):
     def frames(self, fb: FrameBatch, now: float) -> None: ...
 
-    def positions(self, pb: PositionBatch, redistribute: bool, now: float) -> None: ...
+    def states(self, sb: StateBatch, redistribute: bool, now: float) -> None: ...
 
     def tick(self, now: float) -> None: ...
 
@@ -91,7 +95,8 @@ class StoreSink:
 class RunStats:
     frames_in: int = 0
     messages_out: int = 0
-    state_positions: int = 0
+    state_rows: int = 0  # state vectors in (SBS records, polled aircraft)
+    state_positions: int = 0  # positions of state vectors the tracker accepted
     withheld_positions: int = 0
 
 
@@ -116,37 +121,42 @@ class Aggregator:
         if self.dedup is not None:
             db = self.dedup.push(fb, now if self.live else None)
             self.last_dedup = db
-            fb = db.frames
-        self._process(fb, now)
+            self._process(db.frames, now, db.n_receivers)
+        else:
+            self._process(fb, now)
 
-    def _process(self, fb: FrameBatch, now: float) -> None:
+    def _process(self, fb: FrameBatch, now: float,
+                 n_receivers: np.ndarray | None = None) -> None:
         if len(fb) == 0 and not fb.rejects:
             return
         self.stats.messages_out += len(fb)
         self.outputs.frames(fb)
-        positions = self.pipeline.process(fb, wall_time=now)
+        positions = self.pipeline.process(fb, wall_time=now, n_receivers=n_receivers)
         if len(positions):
             self.outputs.positions(positions, True)
 
-    def positions(self, pb: PositionBatch, redistribute: bool, now: float) -> None:
-        self.stats.state_positions += len(pb)
-        for sink in self.pipeline.sinks:
-            sink(pb)
-        self.outputs.positions(pb, redistribute)
+    def states(self, sb: StateBatch, redistribute: bool, now: float) -> None:
+        """State vectors → the tracker (live table); its accepted positions → the sinks, and
+        the SBS outputs unless the source's terms forbid re-serving."""
+        self.stats.state_rows += len(sb)
+        positions: PositionBatch = self.pipeline.process_states(sb.columns)
+        self.stats.state_positions += len(positions)
+        if len(positions):
+            self.outputs.positions(positions, redistribute)
         if not redistribute:
-            self.stats.withheld_positions += len(pb)
+            self.stats.withheld_positions += len(positions)
 
     def tick(self, now: float) -> None:
         if self.dedup is not None and self.live and self.dedup.pending:
             db = self.dedup.push(FrameBatch.empty(), now)
             self.last_dedup = db
-            self._process(db.frames, now)
+            self._process(db.frames, now, db.n_receivers)
 
     def flush(self) -> None:
         if self.dedup is not None:
             db = self.dedup.flush()
             self.last_dedup = db
-            self._process(db.frames, time.time())
+            self._process(db.frames, time.time(), db.n_receivers)
         for sink in self.pipeline.sinks:
             f = getattr(sink, "flush", None)
             if callable(f):
@@ -155,6 +165,7 @@ class Aggregator:
     def counters(self) -> dict[str, Any]:
         out: dict[str, Any] = {"frames_in": self.stats.frames_in,
                                "messages_out": self.stats.messages_out,
+                               "state_rows": self.stats.state_rows,
                                "state_positions": self.stats.state_positions,
                                "withheld_positions": self.stats.withheld_positions,
                                "pipeline": dict(self.pipeline.counters())}
@@ -170,11 +181,12 @@ class Aggregator:
 
 
 class RecordHandler:
-    """Frames → a :class:`~tailwatch.ingest.record.Recorder` (positions are not recorded)."""
+    """Frames → a :class:`~tailwatch.ingest.record.Recorder` (state vectors are not
+    recorded)."""
 
     def __init__(self, recorder: Recorder, flush_s: float = 1.0) -> None:
         self.recorder = recorder
-        self.positions_skipped = 0
+        self.states_skipped = 0
         self.flush_s = flush_s
         self._last = time.monotonic()
 
@@ -184,8 +196,8 @@ class RecordHandler:
             self.recorder.flush()
             self._last = time.monotonic()
 
-    def positions(self, pb: PositionBatch, redistribute: bool, now: float) -> None:
-        self.positions_skipped += len(pb)
+    def states(self, sb: StateBatch, redistribute: bool, now: float) -> None:
+        self.states_skipped += len(sb)
 
     def tick(self, now: float) -> None:
         pass
@@ -199,8 +211,9 @@ def log_counters(feed: Feed, handler: Handler) -> None:
         log.info("%s", c.summary())
     if isinstance(handler, Aggregator):
         p = handler.pipeline.counters()
-        log.info("pipeline: %s frames, %s messages, %s positions", f"{p['frames']:,}",
-                 f"{p['messages']:,}", f"{p['positions']:,}")
+        log.info("pipeline: %s frames, %s messages, %s state vectors, %s positions",
+                 f"{p['frames']:,}", f"{p['messages']:,}", f"{p['states']:,}",
+                 f"{p['positions']:,}")
 
 
 async def run_feed(
@@ -234,8 +247,8 @@ async def run_feed(
             now = time.time()
             if got.frames is not None:
                 handler.frames(got.frames, now)
-            for pb, redistribute in got.positions:
-                handler.positions(pb, redistribute, now)
+            for sb, redistribute in got.states:
+                handler.states(sb, redistribute, now)
             handler.tick(now)
             if time.monotonic() >= next_log:
                 next_log += log_every_s
@@ -247,8 +260,8 @@ async def run_feed(
         now = time.time()
         if rest.frames is not None:
             handler.frames(rest.frames, now)
-        for pb, redistribute in rest.positions:
-            handler.positions(pb, redistribute, now)
+        for sb, redistribute in rest.states:
+            handler.states(sb, redistribute, now)
         handler.flush()
         if outputs is not None:
             for o in outputs.items:

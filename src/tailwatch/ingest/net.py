@@ -46,9 +46,8 @@ from tailwatch.core.frames import FrameBatch
 from tailwatch.core.rejects import Rejects
 from tailwatch.ingest.avr import parse_avr
 from tailwatch.ingest.beast import BeastState, parse_beast
-from tailwatch.ingest.positions import ForwardFill, make_positions
 from tailwatch.ingest.sbs import parse_sbs
-from tailwatch.track.tracker import PositionBatch
+from tailwatch.track.states import StateBatch, make_states
 
 __all__ = [
     "AvrFramer",
@@ -63,6 +62,7 @@ __all__ = [
     "SbsFramer",
     "SourceCounters",
     "run_tcp_client",
+    "sbs_states",
     "start_listener",
 ]
 
@@ -140,11 +140,11 @@ class SourceCounters:
 
 @dataclass(slots=True)
 class Chunk:
-    """What a source hands to the pipeline: frames or positions, from one source."""
+    """What a source hands to the pipeline: frames or state vectors, from one source."""
 
     source: str
     frames: FrameBatch | None = None
-    positions: PositionBatch | None = None
+    states: StateBatch | None = None
     redistribute: bool = True
 
 
@@ -370,19 +370,23 @@ class AvrFramer:
 
 
 class SbsFramer:
-    """SBS/BaseStation lines → positions. Position lines (MSG 2 and 3) become positions;
-    the other lines update the aircraft's callsign, speed, rate and squawk, which the next
-    positions carry. Times are the arrival time unless ``feed_time`` (BaseStation times
-    have no time zone). Non-ICAO addresses (``~``) are dropped under ``sbs_non_icao``."""
+    """SBS/BaseStation lines → state vectors: every MSG record (types 1-8) becomes one row
+    for the tracker, which merges callsign (MSG 1), positions (2, 3), velocity (4),
+    altitude (5, 7), squawk (6) and the flags into the aircraft's live row. An altitude with
+    readsb's ``H`` suffix (GNSS) goes to ``altitude_geom_ft``. Times are the arrival time
+    unless ``feed_time`` (BaseStation times have no time zone). Non-ICAO addresses (``~``)
+    are dropped under ``sbs_non_icao``.
+    ``receiver`` is the source's receiver id (for the tracker's range check)."""
 
-    def __init__(self, source: str, counters: SourceCounters, *, feed_time: bool = False,
-                 redistribute: bool = True, garbage_limit: int = 512) -> None:
+    def __init__(self, source: str, counters: SourceCounters, *, receiver: int = 0,
+                 feed_time: bool = False, redistribute: bool = True,
+                 garbage_limit: int = 512) -> None:
         self.source = source
         self.counters = counters
+        self.receiver = receiver
         self.feed_time = feed_time
         self.redistribute = redistribute
         self.garbage_limit = garbage_limit
-        self.fill = ForwardFill()
         self._rest = b""
         self._bad_since_row = 0
 
@@ -412,30 +416,41 @@ class SbsFramer:
             self.counters.rejects["sbs_non_icao"] += int(nonicao.sum())
             cols = {k: v[~nonicao] for k, v in cols.items()}
             n = int(cols["t"].shape[0])
-        t = np.asarray(cols["t"], dtype=np.float64)
-        t = np.full(n, now) if not self.feed_time else np.where(np.isnan(t), now, t)
-        icao = np.asarray(cols["icao24"], dtype=np.uint32)
-        pcols: dict[str, Any] = {
-            "callsign": np.char.rstrip(np.asarray(cols["callsign"], dtype="S8")),
-            "altitude_ft": cols["altitude_ft"],
-            "gs_kt": cols["gs_kt"],
-            "track_deg": cols["track_deg"],
-            "vrate_fpm": cols["vrate_fpm"],
-            "squawk": cols["squawk"],
-            "on_ground": cols["on_ground"],
-        }
-        pcols = self.fill.fill(icao, t, pcols)
-        lat = np.asarray(cols["lat"], dtype=np.float64)
-        lon = np.asarray(cols["lon"], dtype=np.float64)
-        is_pos = ~np.isnan(lat) & ~np.isnan(lon)
-        if not is_pos.any():
-            return None
-        sel = {k: np.asarray(v)[is_pos] for k, v in pcols.items()}
-        sel.update(t=t[is_pos], icao24=icao[is_pos], lat=lat[is_pos], lon=lon[is_pos])
-        pb = make_positions(sel, "sbs")
-        self.counters.positions += len(pb)
+            if not n:
+                return None
+        sb = sbs_states(cols, now, feed_time=self.feed_time, receiver=self.receiver)
+        self.counters.positions += int(sb.has_position().sum())
         self.counters.last_frame_time = now
-        return Chunk(self.source, positions=pb, redistribute=self.redistribute)
+        return Chunk(self.source, states=sb, redistribute=self.redistribute)
+
+
+def sbs_states(cols: dict[str, Any], now: float, *, feed_time: bool = False,
+               receiver: int = 0) -> StateBatch:
+    """Columns of :func:`~tailwatch.ingest.sbs.parse_sbs` → a StateBatch (source ``sbs``,
+    one receiver per row): ``t`` is ``now`` unless ``feed_time`` (then the feed's time,
+    ``now`` where it has none)."""
+    n = int(cols["t"].shape[0])
+    t = np.asarray(cols["t"], dtype=np.float64)
+    t = np.full(n, now) if not feed_time else np.where(np.isnan(t), now, t)
+    alt = np.asarray(cols["altitude_ft"], dtype=np.float32)
+    gnss_alt = np.asarray(cols["altitude_source"]) == 1
+    vrate = np.asarray(cols["vrate_fpm"], dtype=np.float32)
+    return make_states({
+        "t": t,
+        "icao24": cols["icao24"],
+        "lat": cols["lat"],
+        "lon": cols["lon"],
+        "altitude_ft": np.where(gnss_alt, np.nan, alt),
+        "altitude_geom_ft": np.where(gnss_alt, alt, np.nan),
+        "gs_kt": cols["gs_kt"],
+        "track_deg": cols["track_deg"],
+        "vrate_fpm": vrate,
+        "on_ground": cols["on_ground"],
+        "callsign": np.char.rstrip(np.asarray(cols["callsign"], dtype="S8")),
+        "squawk": cols["squawk"],
+        "emergency": cols["emergency"],
+        "receivers": np.ones(n, dtype=np.uint8),
+    }, "sbs", receiver=receiver, n=n)
 
 
 # ----------------------------------------------------------------------------- connections

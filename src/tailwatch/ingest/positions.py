@@ -1,7 +1,7 @@
-"""Position columns for decoded feeds and state-vector sources (SBS, readsb JSON, OpenSky,
-ADSBx-v2 aggregators): building a :class:`~tailwatch.track.tracker.PositionBatch`, dropping
-positions a poll already delivered, and carrying each aircraft's last known fields forward
-(SBS sends callsign, speed and position in separate lines).
+"""Position columns for state-vector sources (readsb JSON, OpenSky, ADSBx-v2 aggregators):
+building a :class:`~tailwatch.track.tracker.PositionBatch` and dropping positions a poll
+already delivered. (SBS records, which send callsign, speed and position in separate lines,
+are merged per aircraft by the tracker: see :meth:`Tracker.update_states`.)
 
 All of it is columnar: numpy sorts, searchsorted look-ups and accumulations, no per-row Python.
 """
@@ -16,7 +16,7 @@ import numpy.typing as npt
 from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
 from tailwatch.track.tracker import PositionBatch
 
-__all__ = ["ForwardFill", "SeenPositions", "make_positions", "squawk_codes"]
+__all__ = ["SeenPositions", "make_positions", "squawk_codes"]
 
 _DTYPES = {f.name: f.np_dtype for f in POSITION_FIELDS}
 
@@ -116,98 +116,3 @@ class SeenPositions:
         upd = np.searchsorted(all_keys, keys)
         new_t[upd], new_lat[upd], new_lon[upd] = t, lat, lon
         self._keys, self._t, self._lat, self._lon = all_keys, new_t, new_lat, new_lon
-
-
-#: Columns ForwardFill carries from one SBS line of an aircraft to the next.
-FILL_COLUMNS: tuple[str, ...] = ("callsign", "altitude_ft", "gs_kt", "track_deg", "vrate_fpm",
-                                 "squawk", "on_ground")
-
-
-def _valid(col: npt.NDArray[np.generic]) -> npt.NDArray[np.bool_]:
-    out: npt.NDArray[np.bool_]
-    if col.dtype.kind == "f":
-        out = ~np.isnan(col)
-    elif col.dtype.kind == "S":
-        out = np.asarray(col != b"", dtype=bool)
-    else:
-        out = np.asarray(col != -1, dtype=bool)
-    return out
-
-
-class ForwardFill:
-    """Per-aircraft last known values of :data:`FILL_COLUMNS`, applied to rows that lack
-    them (columnar: rows are grouped by address with a stable sort, the last valid index is
-    carried with ``maximum.accumulate``, and each group starts from the remembered state).
-
-    ``max_aircraft`` bounds the memory: beyond it the aircraft not heard for the longest
-    time are forgotten."""
-
-    def __init__(self, max_aircraft: int = 100_000) -> None:
-        self.max_aircraft = max_aircraft
-        self._keys = np.zeros(0, dtype=np.uint32)
-        self._last = np.zeros(0, dtype=np.float64)
-        self._vals: dict[str, npt.NDArray[np.generic]] = {
-            c: empty_columns(POSITION_FIELDS, 0)[c] for c in FILL_COLUMNS
-        }
-
-    def __len__(self) -> int:
-        return int(self._keys.shape[0])
-
-    def fill(
-        self, icao24: npt.NDArray[np.uint32], t: npt.NDArray[np.float64],
-        cols: dict[str, npt.NDArray[np.generic]],
-    ) -> dict[str, npt.NDArray[np.generic]]:
-        """Rows in arrival order → the same rows with missing FILL_COLUMNS filled."""
-        n = icao24.shape[0]
-        if n == 0:
-            return dict(cols)
-        order = np.argsort(icao24, kind="stable")
-        keys_sorted = icao24[order]
-        starts_mask = np.ones(n, dtype=bool)
-        starts_mask[1:] = keys_sorted[1:] != keys_sorted[:-1]
-        group_start = np.maximum.accumulate(np.where(starts_mask, np.arange(n), 0))
-        ends_mask = np.ones(n, dtype=bool)
-        ends_mask[:-1] = starts_mask[1:]
-        pos = np.searchsorted(self._keys, keys_sorted)
-        pos_c = np.minimum(pos, max(len(self) - 1, 0))
-        known = ((pos < len(self)) & (self._keys[pos_c] == keys_sorted)) if len(self) else \
-            np.zeros(n, dtype=bool)
-        out = dict(cols)
-        ends_keys = keys_sorted[ends_mask]
-        ends_rows: dict[str, npt.NDArray[np.generic]] = {}
-        for name in FILL_COLUMNS:
-            col = cols[name][order]
-            valid = _valid(col)
-            last = np.maximum.accumulate(np.where(valid, np.arange(n), -1))
-            have = last >= group_start
-            prev = self._vals[name][pos_c] if len(self) else col
-            prev = np.where(known, prev, empty_columns(POSITION_FIELDS, 1)[name][0])
-            filled = np.where(have, col[np.maximum(last, 0)], prev).astype(col.dtype)
-            res = np.empty_like(filled)
-            res[order] = filled
-            out[name] = res
-            ends_rows[name] = filled[ends_mask]
-        self._remember(ends_keys, t[order][ends_mask], ends_rows)
-        return out
-
-    def _remember(
-        self, keys: npt.NDArray[np.uint32], t: npt.NDArray[np.float64],
-        vals: dict[str, npt.NDArray[np.generic]],
-    ) -> None:
-        all_keys = np.union1d(self._keys, keys)
-        old = np.searchsorted(all_keys, self._keys)
-        upd = np.searchsorted(all_keys, keys)
-        last = np.full(all_keys.shape[0], -np.inf)
-        last[old] = self._last
-        last[upd] = np.fmax(last[upd], t)
-        new_vals: dict[str, npt.NDArray[np.generic]] = {}
-        for name in FILL_COLUMNS:
-            arr = empty_columns(POSITION_FIELDS, all_keys.shape[0])[name]
-            arr[old] = self._vals[name]
-            arr[upd] = vals[name]
-            new_vals[name] = arr
-        if all_keys.shape[0] > self.max_aircraft:
-            keep = np.sort(np.argsort(-last, kind="stable")[: self.max_aircraft])
-            all_keys, last = all_keys[keep], last[keep]
-            new_vals = {k: v[keep] for k, v in new_vals.items()}
-        self._keys, self._last, self._vals = all_keys, last, new_vals

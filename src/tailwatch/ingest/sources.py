@@ -1,7 +1,7 @@
 """Sources: one asyncio task (or listener) per source URL, all feeding one bounded queue.
 
 :class:`Feed` opens every source of a run (see :mod:`tailwatch.ingest.urls` for the URL
-syntax), gives each a receiver id, and hands what they produce — frames or positions — to
+syntax), gives each a receiver id, and hands what they produce — frames or state vectors — to
 the consumer through :meth:`Feed.collect`, in batches. Network behaviour (back-off, timeouts,
 limits, garbage) is :mod:`tailwatch.ingest.net`'s; this module adds HTTP polling and file
 replay:
@@ -12,7 +12,12 @@ replay:
   doubling up to 5 min; HTTP 429 waits what the server says (``Retry-After`` or
   ``X-Rate-Limit-Retry-After-Seconds``). Positions already delivered by an earlier poll are
   dropped (:class:`~tailwatch.ingest.positions.SeenPositions`). Requests run in a worker
-  thread (``urllib``), with a timeout (20 s) and a size cap (64 MiB).
+  thread (``urllib``), with a timeout (20 s) and a size cap (64 MiB). An aggregator API key
+  (``FeedOptions.aggregator_api_key``) is sent in the header
+  ``aggregator_api_key_header`` (default ``api-auth``, ADS-B Exchange's) to the hosts of
+  ``aggregator_api_key_hosts`` only (default ``adsbexchange.com`` and its subdomains).
+* Polled answers and SBS lines become :class:`~tailwatch.track.states.StateBatch` rows
+  (source label and receiver id on every row) for the tracker.
 * **Files** (``file:///…?speed=``): replayed at ``speed`` times real time (``max``: as fast as
   the pipeline takes them, the bounded queue pacing the reader), then the source ends.
 """
@@ -25,6 +30,7 @@ import functools
 import gzip
 import logging
 import math
+import re
 import time
 import urllib.error
 import urllib.request
@@ -58,9 +64,10 @@ from tailwatch.ingest.positions import SeenPositions
 from tailwatch.ingest.readsb_json import parse_aircraft_json
 from tailwatch.ingest.replay import FileProgress, Pacer, data_times, file_batches, split_by_time
 from tailwatch.ingest.urls import API_POLICIES, SourceSpec
-from tailwatch.track.tracker import PositionBatch
+from tailwatch.track.states import StateBatch, make_states
 
-__all__ = ["Collected", "Feed", "FeedOptions", "HttpResponse", "http_request"]
+__all__ = ["Collected", "Feed", "FeedOptions", "HttpResponse", "aggregator_headers",
+           "http_request"]
 
 log = logging.getLogger("tailwatch.ingest")
 USER_AGENT = f"tailwatch/{__version__} (self-hosted flight tracker)"
@@ -76,6 +83,30 @@ class FeedOptions:
     opensky_client_id: str = ""
     opensky_client_secret: str = ""
     max_poll_backoff_s: float = 300.0
+    aggregator_api_key: str = ""
+    aggregator_api_key_header: str = "api-auth"
+    aggregator_api_key_hosts: tuple[str, ...] = ("adsbexchange.com",)
+
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+
+
+def aggregator_headers(host: str, api_key: str, header: str = "api-auth",
+                       hosts: tuple[str, ...] = ("adsbexchange.com",)) -> dict[str, str]:
+    """The API-key header for an ADSBx-v2-style aggregator ``host``: ``{header: api_key}``
+    when a key is set and ``host`` is one of ``hosts`` (or a subdomain of one), else ``{}``:
+    a key is never sent to another API. Raises :class:`ConfigError` for a header name or key
+    that cannot go into an HTTP header."""
+    if not api_key:
+        return {}
+    if not _HEADER_NAME.match(header):
+        raise ConfigError(f"not an HTTP header name: {header!r}")
+    if any(c in api_key for c in "\r\n\0"):
+        raise ConfigError("the aggregator API key contains a line break")
+    h = host.lower().rstrip(".")
+    if not any(h == x.lower() or h.endswith("." + x.lower()) for x in hosts):
+        return {}
+    return {header: api_key}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +168,10 @@ def _retry_after(resp: HttpResponse) -> float | None:
 @dataclass
 class Collected:
     """What :meth:`Feed.collect` returns: the frames of every source in arrival order, and
-    the position batches with their re-serving flag."""
+    the state-vector batches with their re-serving flag."""
 
     frames: FrameBatch | None
-    positions: list[tuple[PositionBatch, bool]]
+    states: list[tuple[StateBatch, bool]]
     chunks: int = 0
 
 
@@ -230,7 +261,7 @@ class Feed:
         interval = self.options.batch_interval_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + interval
         frames: list[FrameBatch] = []
-        positions: list[tuple[PositionBatch, bool]] = []
+        states: list[tuple[StateBatch, bool]] = []
         nframes = 0
         chunks = 0
         while nframes < self.options.max_batch_frames:
@@ -249,24 +280,24 @@ class Feed:
             if ch.frames is not None:
                 frames.append(ch.frames)
                 nframes += len(ch.frames)
-            if ch.positions is not None:
-                positions.append((ch.positions, ch.redistribute))
+            if ch.states is not None:
+                states.append((ch.states, ch.redistribute))
         fb = FrameBatch.concat(frames) if frames else None
-        return Collected(fb, positions, chunks)
+        return Collected(fb, states, chunks)
 
     def drain(self) -> Collected:
         """Everything still queued (after :meth:`stop`)."""
         frames: list[FrameBatch] = []
-        positions: list[tuple[PositionBatch, bool]] = []
+        states: list[tuple[StateBatch, bool]] = []
         n = 0
         while not self.outlet.queue.empty():
             ch = self.outlet.queue.get_nowait()
             n += 1
             if ch.frames is not None:
                 frames.append(ch.frames)
-            if ch.positions is not None:
-                positions.append((ch.positions, ch.redistribute))
-        return Collected(FrameBatch.concat(frames) if frames else None, positions, n)
+            if ch.states is not None:
+                states.append((ch.states, ch.redistribute))
+        return Collected(FrameBatch.concat(frames) if frames else None, states, n)
 
     # --- sources ------------------------------------------------------------------------------
     def _framer_factory(self, s: SourceSpec) -> Callable[[], Framer]:
@@ -278,14 +309,20 @@ class Feed:
         if s.kind == "avr":
             return lambda: AvrFramer(s.name, uid, c, limit)
         if s.kind == "sbs":
-            return lambda: SbsFramer(s.name, c, feed_time=s.feed_time,
+            return lambda: SbsFramer(s.name, c, receiver=uid, feed_time=s.feed_time,
                                      redistribute=s.redistribute, garbage_limit=limit)
         raise ConfigError(f"{s.kind} is not a TCP source")
 
     async def _poll(self, s: SourceSpec, c: SourceCounters) -> None:
         net = self.options.net
         label = _LABELS[s.kind]
+        uid = self.uids[s.name]
         seen = SeenPositions()
+        headers: dict[str, str] = {}
+        if s.kind == "adsbx":
+            o = self.options
+            headers = aggregator_headers(s.host, o.aggregator_api_key,
+                                         o.aggregator_api_key_header, o.aggregator_api_key_hosts)
         interval = s.interval_s
         auth: OpenSkyAuth | None = None
         is_opensky_host = s.kind == "opensky" and any(
@@ -318,7 +355,7 @@ class Feed:
                     c.last_error = f"OpenSky token: {tok.error or tok.status}"
                     log.warning("%s: %s", s.name, c.last_error)
             c.polls += 1
-            resp = await http_request(s.http_url, headers=auth.headers() if auth else None,
+            resp = await http_request(s.http_url, headers=auth.headers() if auth else headers,
                                       timeout_s=net.http_timeout_s, max_bytes=net.http_max_bytes)
             if resp.status == 200:
                 c.bytes += len(resp.body)
@@ -341,10 +378,11 @@ class Feed:
                     mask = seen.new_rows(cols["icao24"], cols["t"], cols["lat"], cols["lon"])
                     c.rejects["repeated_position"] += int((~mask).sum())
                     if mask.any():
-                        fresh = PositionBatch({k: v[mask] for k, v in cols.items()})
+                        fresh = make_states({k: v[mask] for k, v in cols.items()},
+                                            receiver=uid)
                         c.positions += len(fresh)
                         c.last_frame_time = time.time()
-                        await self.outlet.put(Chunk(s.name, positions=fresh,
+                        await self.outlet.put(Chunk(s.name, states=fresh,
                                                     redistribute=s.redistribute), c)
             elif resp.status == 429:
                 c.closes["http_429"] += 1

@@ -14,16 +14,24 @@ from tailwatch.core.rejects import Rejects
 from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
 from tailwatch.decode.batch import MessageBatch
 from tailwatch.track import kernel as k_
+from tailwatch.track.states import make_states
 
 COUNTER_NAMES = (
     "messages", "ghost", "no_time", "positions", "cpr_no_pair", "cpr_global_fail", "speed",
     "range", "surface_in_air", "surface_no_reference", "local_decodes", "global_decodes",
     "position_resets",
+    "states", "state_no_time", "state_no_position", "state_positions", "state_bad_position",
+    "state_not_newer", "state_outranked", "state_range", "state_speed",
 )
 # Message-level rejects (messages in = tracked + these) and position-level rejects.
 MESSAGE_REJECTS = ("ghost", "no_time")
 POSITION_REJECTS = ("cpr_global_fail", "speed", "range", "surface_in_air",
                     "surface_no_reference")
+# State vectors: rows in = states + STATE_REJECTS; states = state_no_position +
+# state_positions + STATE_POSITION_REJECTS.
+STATE_REJECTS = ("state_no_time",)
+STATE_POSITION_REJECTS = ("state_bad_position", "state_not_newer", "state_outranked",
+                          "state_range", "state_speed")
 
 # Source rank (kernel) → index into SOURCE_LABELS.
 _RANK_TO_SOURCE = np.array(
@@ -33,6 +41,22 @@ _RANK_TO_SOURCE = np.array(
     )],
     dtype=np.int8,
 )
+# SOURCE_LABELS index → kernel rank for state vectors: decoded feeds (SBS, readsb JSON,
+# OpenSky, aggregators, imports, the simulator) rank as RANK_FEED, MLAT as RANK_MLAT; a feed
+# labelled with a message source takes that source's rank.
+_RANK_BY_LABEL = np.array(
+    [{"adsb": 0, "adsb_nt": 1, "adsr": 2, "tisb": 3, "mlat": k_.RANK_MLAT,
+      "mode_s": 6}.get(x, k_.RANK_FEED) for x in SOURCE_LABELS],
+    dtype=np.int64,
+)
+_FEED_RANKS = (k_.RANK_MLAT, k_.RANK_FEED)
+
+
+def _source_labels(rank: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Source label per row: from the rank, or for feed ranks the feed's own label."""
+    out: np.ndarray = _RANK_TO_SOURCE[np.clip(rank, 0, 10)]
+    feed = np.isin(rank, _FEED_RANKS) & (label >= 0)
+    return np.where(feed, label, out).astype(np.int8)
 
 
 @dataclass(slots=True)
@@ -115,7 +139,7 @@ class Tracker:
         si = np.full((new, k_.N_SI), -1, dtype=np.int64)
         si[:, [k_.SI_MSGS, k_.SI_CONFIRMED, k_.SI_ACTIVE, k_.SI_POSITIONS]] = 0
         si[:, [k_.SI_SRC_POS, k_.SI_SRC_ALT, k_.SI_SRC_VEL, k_.SI_SRC_CS, k_.SI_SRC_GND,
-               k_.SI_BEST_SRC]] = 99
+               k_.SI_BEST_SRC, k_.SI_SRC_SQ, k_.SI_SRC_VR, k_.SI_SRC_GEOM]] = 99
         cs = np.zeros((new, 8), dtype=np.uint8)
         sf[:cap], si[:cap], cs[:cap] = self._sf, self._si, self._cs
         self._sf, self._si, self._cs = sf, si, cs
@@ -179,7 +203,47 @@ class Tracker:
         )
         return self._positions(of[:, :npos], oi[:, :npos])
 
-    def _positions(self, of: np.ndarray, oi: np.ndarray) -> PositionBatch:
+    def update_states(
+        self, columns: Mapping[str, npt.ArrayLike], source: str | None = None
+    ) -> PositionBatch:
+        """Merge decoded state vectors into the live table and return the accepted positions.
+
+        ``columns``: any subset of :data:`tailwatch.track.states.STATE_FIELDS` (``t`` and
+        ``icao24`` required; a ``StateBatch``'s or ``PositionBatch``'s columns, or SBS parser
+        columns reduced to those names); absent values NaN / -1 / ``b""``; rows without
+        ``lat``/``lon`` update the other fields only. ``source`` (a label of
+        ``SOURCE_LABELS``) applies to every row; else the ``source`` column does. Fields obey
+        the per-field ranking (see track/kernel.py); positions pass the plausibility checks
+        and are emitted with their source label. One compiled call per batch."""
+        if source is None and "source" not in columns:
+            raise ValueError("update_states needs a source label or a 'source' column")
+        sb = make_states(columns, source)
+        m = len(sb)
+        c = sb.columns
+        t = c["t"]
+        if m > 1 and not bool(np.all(t[1:] >= t[:-1])):
+            c = sb.take(np.argsort(t, kind="stable")).columns
+        label = c["source"].astype(np.int64)
+        if m and (label.min() < 0 or label.max() >= len(SOURCE_LABELS)):
+            raise ValueError("state vectors with an unknown source label")
+        n = int(self._n[0])
+        self._grow_slots(n + m)
+        self._rehash(n + m)
+        of = np.empty((k_.N_OF, m), dtype=np.float64)
+        oi = np.empty((k_.N_OI, m), dtype=np.int64)
+        npos = k_.track_states(
+            self._keys, self._vals, self._n, self._sf, self._si, self._cs,
+            c["t"], c["icao24"] & np.uint32(0xFFFFFF), _RANK_BY_LABEL[label], label,
+            c["lat"], c["lon"], c["altitude_ft"], c["altitude_geom_ft"], c["gs_kt"],
+            c["track_deg"], c["vrate_fpm"], c["on_ground"],
+            np.ascontiguousarray(c["callsign"]).view(np.uint8).reshape(m, 8), c["squawk"],
+            c["nic"], c["nacp"], c["emergency"], c["receiver"], c["receivers"],
+            self._rx_lat, self._rx_lon, self.max_range_nm, of, oi, self.counters,
+        )
+        return self._positions(of[:, :npos], oi[:, :npos], from_states=True)
+
+    def _positions(self, of: np.ndarray, oi: np.ndarray, *,
+                   from_states: bool = False) -> PositionBatch:
         n = of.shape[1]
         cols = empty_columns(POSITION_FIELDS, n)
         slots = oi[k_.OI_SLOT]
@@ -197,7 +261,8 @@ class Tracker:
         cols["squawk"] = oi[k_.OI_SQUAWK].astype(np.int16)
         cols["nic"] = oi[k_.OI_NIC].astype(np.int8)
         cols["nacp"] = oi[k_.OI_NACP].astype(np.int8)
-        cols["source"] = _RANK_TO_SOURCE[oi[k_.OI_SRC]]
+        cols["source"] = (oi[k_.OI_LABEL].astype(np.int8) if from_states
+                          else _RANK_TO_SOURCE[oi[k_.OI_SRC]])
         cols["receivers"] = oi[k_.OI_RX].astype(np.uint8)
         return PositionBatch(cols)
 
@@ -255,8 +320,8 @@ class Tracker:
             "nav_modes": si[:, k_.SI_NAV].astype(np.int16),
             "messages": si[:, k_.SI_MSGS],
             "positions": si[:, k_.SI_POSITIONS],
-            "source": _RANK_TO_SOURCE[np.clip(si[:, k_.SI_BEST_SRC], 0, 10)],
-            "position_source": _RANK_TO_SOURCE[np.clip(si[:, k_.SI_SRC_POS], 0, 10)],
+            "source": _source_labels(si[:, k_.SI_BEST_SRC], si[:, k_.SI_LABEL_BEST]),
+            "position_source": _source_labels(si[:, k_.SI_SRC_POS], si[:, k_.SI_LABEL_POS]),
         }
         return Snapshot(float(now), cols, dict(self.stats()))
 
