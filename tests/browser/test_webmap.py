@@ -103,6 +103,10 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
             page.evaluate("() => { tailwatch.map.jumpTo({center: tailwatch.positionOf('393322'), "
                           "zoom: 8}); }")
             page.wait_for_timeout(800)
+            # its callsign is drawn beside it from zoom 7 (system font: no glyph server)
+            page.wait_for_function(
+                "() => tailwatch.map.queryRenderedFeatures({layers: ['aircraft-labels']})"
+                ".some((f) => f.properties.label === 'AFR34ZG')", timeout=10_000)
             x, y = page.evaluate(
                 "() => { const p = tailwatch.map.project(tailwatch.positionOf('393322'));"
                 " const r = tailwatch.map.getCanvas().getBoundingClientRect();"

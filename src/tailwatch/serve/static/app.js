@@ -127,6 +127,11 @@
           ["==", ["get", "selected"], true], "#ffffff", "rgba(0,0,0,0.6)"],
         "icon-halo-width": ["case", ["==", ["get", "mil"], true], 2.5, ["==", ["get", "selected"], true], 2.5, 1],
       } });
+    // callsign labels from zoom 7 (no glyphs URL: MapLibre draws them with the system font)
+    map.addLayer({ id: "aircraft-labels", type: "symbol", source: "aircraft", minzoom: 7,
+      layout: { "text-field": ["get", "label"], "text-size": 11, "text-offset": [0, 1.4],
+        "text-anchor": "top", "text-optional": true },
+      paint: { "text-color": "#e8eef3", "text-halo-color": "rgba(0,0,0,0.8)", "text-halo-width": 1.2 } });
     map.on("click", "aircraft", (e) => { if (e.features.length) select(e.features[0].properties.hex, false); });
     map.on("mouseenter", "aircraft", () => { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", "aircraft", () => { map.getCanvas().style.cursor = ""; });
@@ -216,7 +221,8 @@
       type: "Feature",
       geometry: { type: "Point", coordinates: [lon, lat] },
       properties: { hex: a.hex, track: track ?? 0, altn: alt === "ground" ? 0 : alt, ground: alt === "ground",
-        mil: !!(a.dbFlags & 1), selected: a.hex === state.selected },
+        mil: !!(a.dbFlags & 1), selected: a.hex === state.selected,
+        label: (a.flight || "").trim() || (a.r || "") || a.hex },
     };
   }
 
