@@ -96,6 +96,21 @@ class OpenSkySettings(BaseModel):
     client_secret: str = Field("", description="OpenSky OAuth2 client secret.")
 
 
+class AggregatorSettings(BaseModel):
+    api_key: str = Field(
+        "", description="API key for ADSBx-v2-style aggregator APIs that need one."
+    )
+    api_key_header: str = Field(
+        "api-auth",
+        description="HTTP header carrying the key (ADS-B Exchange: api-auth; RapidAPI: "
+        "X-RapidAPI-Key; others: x-api-key).",
+    )
+    api_key_hosts: list[str] = Field(
+        default_factory=lambda: ["adsbexchange.com"],
+        description="Hosts (and their subdomains) the key is sent to; never any other.",
+    )
+
+
 class Settings(BaseSettings):
     """Every tailwatch setting."""
 
@@ -111,6 +126,8 @@ class Settings(BaseSettings):
     reference: ReferenceSettings = Field(default_factory=ReferenceSettings)  # type: ignore[arg-type]
     opensky: OpenSkySettings = Field(default_factory=OpenSkySettings)  # type: ignore[arg-type]
     alerts: AlertSettings = Field(default_factory=AlertSettings)  # type: ignore[arg-type]
+    aggregator: AggregatorSettings = Field(
+        default_factory=AggregatorSettings)  # type: ignore[arg-type]
 
     def db_url(self) -> str:
         return self.store.db or str(self.data_dir / "tailwatch.duckdb")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import logging
 import signal
@@ -73,15 +72,12 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
     specs = [parse_source_url(u) for u in urls]
     settings = load_settings()
     receivers = Receivers()
-    # settings.aggregator (api_key, api_key_header, api_key_hosts) is read when it exists
-    agg_settings: Any = getattr(settings, "aggregator", None)
+    keys = settings.aggregator
     options = FeedOptions(opensky_client_id=settings.opensky.client_id,
-                          opensky_client_secret=settings.opensky.client_secret)
-    if agg_settings is not None:
-        options = dataclasses.replace(
-            options, aggregator_api_key=str(agg_settings.api_key),
-            aggregator_api_key_header=str(agg_settings.api_key_header),
-            aggregator_api_key_hosts=tuple(str(h) for h in agg_settings.api_key_hosts))
+                          opensky_client_secret=settings.opensky.client_secret,
+                          aggregator_api_key=keys.api_key,
+                          aggregator_api_key_header=keys.api_key_header,
+                          aggregator_api_key_hosts=tuple(keys.api_key_hosts))
     feed = Feed(specs, receivers=receivers, options=options)
     sinks: list[Any] = []
     store_sink: StoreSink | None = None
