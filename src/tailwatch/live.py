@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tailwatch.config import Settings
+from tailwatch.core.errors import StoreError
 from tailwatch.ingest.urls import parse_address
 
 log = logging.getLogger("tailwatch.live")
@@ -18,7 +19,13 @@ log = logging.getLogger("tailwatch.live")
 
 class LiveSession:
     """Detection + alerts + web server around a store. Give ``sinks`` to the Pipeline and
-    ``publish`` as its ``on_snapshot``; call :meth:`close` at the end (closes open flights)."""
+    ``publish`` as its ``on_snapshot``; call :meth:`close` at the end (closes open flights
+    and saves the alert engine's state).
+
+    With ``rules``, the alert engine starts from the state saved in the outbox (cool-downs
+    and enters/leaves states of the unchanged rules, see docs/alerts.md), stores the
+    cool-downs its alerts set in the same transaction as the alerts, and saves its whole
+    state at :meth:`close`."""
 
     def __init__(
         self,
@@ -48,6 +55,7 @@ class LiveSession:
             self.engine = AlertEngine(ruleset, identify=lambda a, c: identify_many(
                 a, c, annotations=self.annotations))
             self.dispatcher = Dispatcher.from_rules(ruleset, settings.alerts, settings.data_dir)
+            self._restore_alert_state()
             # the rules of the session: edited through the API, re-read when the file changes
             self.rules = RuleService(rules, ruleset, engine=self.engine,
                                      dispatcher=self.dispatcher)
@@ -56,7 +64,7 @@ class LiveSession:
             from tailwatch.history.detection import detection_sink
 
             self.detection = detection_sink(store, annotations=self.annotations,
-                                            on_events=self._events)
+                                            on_events=self.on_events)
         self.state = self.server = None
         self.url = ""
         if web:
@@ -81,7 +89,19 @@ class LiveSession:
         if self.state is not None:
             self.state.publish(snapshot)
 
-    def _events(self, events: Any) -> None:
+    def _restore_alert_state(self) -> None:
+        if self.engine is None or self.dispatcher is None:
+            return
+        outbox = self.dispatcher.outbox
+        counts = self.engine.restore_state(outbox.load_state())
+        outbox.save_state(self.engine.export_state())  # without the stale and unmatched rows
+        if counts:
+            log.info("alert state from %s: %d restored, %d ran out, %d of changed or removed "
+                     "rules", outbox.path, counts["restored"], counts["stale"],
+                     counts["unmatched"])  # fmt: skip
+
+    def on_events(self, events: Any) -> None:
+        """Evaluate the event rules on detected events; queue what fires."""
         if self.engine is None:
             return
         if self.rules is not None:
@@ -90,8 +110,9 @@ class LiveSession:
         for a in fired:
             log.warning("ALERT %s: %s %s at %s", a.rule_name, a.icao24, a.what, a.time_iso)
         self.alerts += fired
-        if fired and self.dispatcher is not None:
-            self.dispatcher.submit(fired)  # delivered by `tailwatch alerts deliver`
+        if fired and self.dispatcher is not None:  # delivered by `tailwatch alerts deliver`
+            self.dispatcher.submit(fired, self.engine.state_of(fired))
+
 
     def close(self) -> None:
         if self.detection is not None:
@@ -99,4 +120,10 @@ class LiveSession:
         if self.server is not None:
             self.server.stop()
         if self.dispatcher is not None:
-            self.dispatcher.outbox.close()
+            try:
+                if self.engine is not None:
+                    self.dispatcher.outbox.save_state(self.engine.export_state())
+            except StoreError as e:  # the alerts' own cool-downs were stored with them
+                log.error("cannot save the alert engine state: %s", e)
+            finally:
+                self.dispatcher.outbox.close()

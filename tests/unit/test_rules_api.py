@@ -210,11 +210,11 @@ def test_a_rule_added_through_the_api_fires_and_stops_after_delete(
     _, ev = scenario()
     landing = np.flatnonzero((ev["icao24"] == IL62) & (ev["type"] == "landing")
                              & (ev["airport"] == "SVMI"))  # fmt: skip
-    session._events(ev)
+    session.on_events(ev)
     assert session.alerts == []  # no event rule yet
     with _client(session) as c:
         assert c.put("/api/rules/il62-svmi", json=IL62_LANDING).status_code == 201
-        session._events(ev)  # what the pipeline thread calls with detected events
+        session.on_events(ev)  # what the pipeline thread calls with detected events
         assert [(a.rule_id, a.icao24, a.t) for a in session.alerts] == [
             ("il62-svmi", "1551e0", float(ev["t"][landing[0]]))]
         alerts = c.get("/api/alerts").json()["alerts"]
@@ -227,10 +227,10 @@ def test_a_rule_added_through_the_api_fires_and_stops_after_delete(
         assert c.delete("/api/rules/il62-svmi").status_code == 200
         later = take(ev, landing)
         later["t"] = later["t"] + 86400.0  # a new landing a day later: a new alert id
-        session._events(later)
+        session.on_events(later)
         assert len(session.alerts) == 1
         assert c.put("/api/rules/il62-svmi", json=IL62_LANDING).status_code == 201
-        session._events(later)
+        session.on_events(later)
         assert len(session.alerts) == 2
 
 
@@ -274,7 +274,7 @@ def test_editing_while_the_pipeline_evaluates(session: LiveSession) -> None:
                 p = {**pos, "t": pos["t"] + shift}
                 e = {**ev, "t": ev["t"] + shift}
                 engine.evaluate_positions(take(p, slice(0, 150)))
-                session._events(e)
+                session.on_events(e)
                 engine.evaluate_positions(take(p, slice(150, None)))
                 k += 1
                 batches += 1

@@ -654,14 +654,16 @@ class _Within(Leaf):
 class Transition(_Within):
     """``enters``/``leaves``: a crossing between consecutive known positions of an airframe.
 
-    The state (-1 unknown, 0 outside, 1 inside) of each airframe is kept between batches;
-    an airframe's first known position only sets it. Positions without lat/lon are skipped.
+    The state (-1 unknown, 0 outside, 1 inside) of each airframe, and the time of the
+    position that set it, are kept between batches; an airframe's first known position only
+    sets it. Positions without lat/lon are skipped.
     """
 
     def __init__(self, shape: Shape, direction: str) -> None:
         super().__init__(shape)
         self.key = direction
         self.state = KeyedState(np.int8, -1)
+        self.seen_t = KeyedState(np.float64, np.nan)  # time of the state (UNIX s)
 
     def mask(self, b: Batch) -> Mask:
         inside, valid = self.shape.contains(*self._latlon(b))
@@ -687,7 +689,9 @@ class Transition(_Within):
         lv = last_valid[ends]
         has = lv >= starts
         if has.any():
-            self.state.set(b.airframes[grp[ends[has]]], ins[lv[has]].astype(np.int8))
+            keys = b.airframes[grp[ends[has]]]
+            self.state.set(keys, ins[lv[has]].astype(np.int8))
+            self.seen_t.set(keys, b.t[order][lv[has]])
         return out
 
     def describe(self) -> str:

@@ -24,6 +24,7 @@ from tailwatch.alert.rules import RuleSet
 from tailwatch.alert.settings import AlertSettings
 from tailwatch.alert.sinks import Sink, build_sinks
 from tailwatch.alert.sinks.base import DeliveryError
+from tailwatch.alert.state import EngineState
 
 __all__ = ["Dispatcher", "outbox_path"]
 
@@ -82,9 +83,11 @@ class Dispatcher:
             return list(self.sinks)
         return self.ruleset.sinks_of(rule)
 
-    def submit(self, alerts: Iterable[Alert]) -> list[Alert]:
-        """Store alerts and queue their deliveries; returns the ones not stored before."""
-        new = self.outbox.add(alerts, self._sinks_for, self.clock())
+    def submit(self, alerts: Iterable[Alert], state: EngineState | None = None) -> list[Alert]:
+        """Store alerts and queue their deliveries; returns the ones not stored before.
+        ``state`` (the engine's :meth:`~tailwatch.alert.engine.AlertEngine.state_of` the
+        alerts) is stored in the same transaction."""
+        new = self.outbox.add(alerts, self._sinks_for, self.clock(), state)
         self.stats["submitted"] += len(new)
         return new
 

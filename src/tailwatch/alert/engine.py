@@ -7,11 +7,15 @@ per airframe, in time order (a small numba loop: the only sequential step), and 
 that survives becomes an :class:`~tailwatch.alert.model.Alert` with its evidence and a
 stable id. The engine keeps between calls: the inside/outside state of ``enters``/``leaves``
 geofences, the time of each rule's last alert per airframe, and the ids it already emitted
-(a bounded memory; the outbox de-duplicates across restarts).
+(a bounded memory; the outbox de-duplicates across restarts). The first two can be exported
+as rows and restored in another engine (:meth:`AlertEngine.export_state`,
+:meth:`AlertEngine.restore_state`, :mod:`tailwatch.alert.state`), so that cool-downs and
+geofence states survive a restart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections import Counter, OrderedDict
@@ -36,9 +40,16 @@ from tailwatch.alert.conditions import (
 )
 from tailwatch.alert.model import Alert, alert_id
 from tailwatch.alert.rules import Rule, RuleSet
+from tailwatch.alert.state import COOLDOWN_SLOT, EngineState, StateRow
 from tailwatch.core.schema import EVENT_FIELDS, POSITION_FIELDS, Field
 
-__all__ = ["AlertEngine", "IdentityResolver", "IdentitySource", "identity_columns"]
+__all__ = [
+    "MEMBERSHIP_KEEP_S",
+    "AlertEngine",
+    "IdentityResolver",
+    "IdentitySource",
+    "identity_columns",
+]
 
 U32 = npt.NDArray[np.uint32]
 IdentityResolver = Callable[[U32, "npt.NDArray[np.bytes_] | None"], Any]
@@ -46,6 +57,11 @@ IdentityResolver = Callable[[U32, "npt.NDArray[np.bytes_] | None"], Any]
 :func:`tailwatch.reference.identity.identify_many`)."""
 IdentitySource: TypeAlias = pa.Table | Mapping[str, Any] | None
 """Identity rows (columns of IDENTITY_COLUMNS, one row per address), or None to resolve."""
+
+MEMBERSHIP_KEEP_S = 6 * 3600.0
+"""A restored ``enters``/``leaves`` state older than this (before the newest event time of
+the saved state) is dropped: after such a gap the last side of the fence is no evidence of
+a crossing."""
 
 _POS_BY_NAME = {f.name: f for f in POSITION_FIELDS}
 _EV_BY_NAME = {f.name: f for f in EVENT_FIELDS}
@@ -186,6 +202,11 @@ def _state_key(rule: Rule, ruleset: RuleSet) -> str:
                        fences], sort_keys=True, default=str)  # fmt: skip
 
 
+def _fingerprint(key: str) -> str:
+    """A short stable digest of a state key (what persisted state rows are filed under)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 @dataclass
 class _Compiled:
     rule: Rule
@@ -194,6 +215,7 @@ class _Compiled:
     transitions: list[Transition]
     needs_identity: bool
     last_alert: KeyedState
+    key: str  #: fingerprint of the state key (see _state_key)
 
 
 class AlertEngine:
@@ -216,6 +238,7 @@ class AlertEngine:
         self._identify = identify or _default_resolver
         self._remember = remember_ids
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._t_max_s = math.nan  # the newest event time evaluated
         self.stats: Counter[str] = Counter()
         self._active: tuple[RuleSet, list[_Compiled]] = (ruleset, [])
         self._active = (ruleset, self.compile(ruleset))
@@ -235,11 +258,12 @@ class AlertEngine:
         condition and the geofences it names) is unchanged from the current ruleset keeps
         its compiled condition and with it its state: the cool-down times and the
         enters/leaves geofence states. May raise ValueError; changes nothing."""
-        old_rs, old = self._active
-        current = {_state_key(c.rule, old_rs): c for c in old}
+        _, old = self._active
+        current = {c.key: c for c in old}
         out: list[_Compiled] = []
         for rule in ruleset.enabled_rules():
-            same = current.get(_state_key(rule, ruleset))
+            key = _fingerprint(_state_key(rule, ruleset))
+            same = current.get(key)
             if same is not None:
                 out.append(replace(same, rule=rule))
                 continue
@@ -252,6 +276,7 @@ class AlertEngine:
                 transitions=[x for x in leaves if isinstance(x, Transition)],
                 needs_identity=needs_identity(node),
                 last_alert=KeyedState(np.float64, np.nan),
+                key=key,
             ))  # fmt: skip
         return out
 
@@ -284,6 +309,91 @@ class AlertEngine:
         columns of POSITION_FIELDS). Batches of one airframe must come in time order."""
         return self._evaluate("positions", _as_columns(positions), identities)
 
+    # ------------------------------------------------------------------ state across runs
+
+    def export_state(self) -> EngineState:
+        """The cool-downs and enters/leaves states of the current rules, as rows."""
+        rows: list[StateRow] = []
+        for c in self._compiled:
+            keys, last = c.last_alert.to_lists()
+            rows += [StateRow(c.key, COOLDOWN_SLOT, k, v, v)
+                     for k, v in zip(keys, last, strict=True) if math.isfinite(v)]
+            for slot, tr in enumerate(c.transitions):
+                keys, inside = tr.state.to_lists()
+                seen = tr.seen_t.get(tr.state.keys).tolist()
+                rows += [StateRow(c.key, slot, k, float(v), t)
+                         for k, v, t in zip(keys, inside, seen, strict=True)
+                         if v >= 0 and math.isfinite(t)]  # fmt: skip
+        return EngineState(tuple(rows), self._t_max_s)
+
+    def state_of(self, alerts: Sequence[Alert]) -> EngineState:
+        """The cool-down rows that ``alerts`` (just returned by this engine) set: what to
+        store with them so that a restart keeps their cool-downs."""
+        by_id = {c.rule.id: c for c in self._compiled}
+        wanted: dict[tuple[str, int], _Compiled] = {}
+        for a in alerts:
+            c = by_id.get(a.rule_id)
+            if c is not None:
+                wanted[(c.key, int(a.icao24, 16))] = c
+        rows = []
+        for (key, icao), c in wanted.items():
+            v = float(c.last_alert.get(np.array([icao], dtype=np.uint32))[0])
+            if math.isfinite(v):
+                rows.append(StateRow(key, COOLDOWN_SLOT, icao, v, v))
+        return EngineState(tuple(rows), self._t_max_s)
+
+    def restore_state(self, state: EngineState) -> Counter[str]:
+        """Take back exported rows: those of rules whose state key is unchanged, except
+        cool-downs that ran out and enters/leaves states older than MEMBERSHIP_KEEP_S, both
+        before the newest event time of ``state``. Returns counts of ``restored``, ``stale``
+        and ``unmatched`` (another rule, or a changed condition) rows."""
+        counts: Counter[str] = Counter()
+        t_ref = state.t_max_s
+        if not math.isfinite(t_ref):
+            t_ref = max((r.t_s for r in state.rows), default=math.nan)
+        self._note_time(np.array([t_ref]))
+        by_key: dict[str, list[StateRow]] = {}
+        for r in state.rows:
+            by_key.setdefault(r.rule_key, []).append(r)
+        for c in self._compiled:
+            counts += self._restore_rule(c, by_key.pop(c.key, []), t_ref)
+        unmatched = sum(len(v) for v in by_key.values())
+        if unmatched:
+            counts["unmatched"] = unmatched
+        self.stats.update({f"state_{k}": n for k, n in counts.items()})
+        return counts
+
+    def _restore_rule(self, c: _Compiled, rows: list[StateRow], t_ref: float) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        cooldown_s = float(c.rule.cooldown_s)
+        slots: dict[int, dict[int, StateRow]] = {}  # slot → airframe → row (the last wins)
+        for r in rows:
+            if r.slot == COOLDOWN_SLOT:
+                fresh = r.value > t_ref - cooldown_s
+            else:
+                fresh = (r.t_s >= t_ref - MEMBERSHIP_KEEP_S and r.value in (0.0, 1.0)
+                         and 0 <= r.slot < len(c.transitions))  # fmt: skip
+            if fresh:
+                slots.setdefault(r.slot, {})[r.icao24] = r
+            counts["restored" if fresh else "stale"] += 1
+        for slot, by_icao in slots.items():
+            rs = list(by_icao.values())
+            keys = np.array([r.icao24 for r in rs], dtype=np.uint32)
+            if slot == COOLDOWN_SLOT:
+                c.last_alert.set(keys, np.array([r.value for r in rs]))
+            else:
+                tr = c.transitions[slot]
+                tr.state.set(keys, np.array([r.value for r in rs], dtype=np.int8))
+                tr.seen_t.set(keys, np.array([r.t_s for r in rs]))
+        return counts
+
+    def _note_time(self, t: npt.NDArray[np.float64]) -> None:
+        finite = t[np.isfinite(t)]
+        if finite.size:
+            top = float(finite.max())
+            if not top <= self._t_max_s:  # also when _t_max_s is NaN
+                self._t_max_s = top
+
     # ------------------------------------------------------------------ internals
 
     def _loader(
@@ -310,6 +420,7 @@ class AlertEngine:
             return []
         b = Batch(stream, cols, self._loader(identities))
         self.stats[f"{stream}_rows"] += b.n
+        self._note_time(b.t)
         fired: list[tuple[int, _Compiled, npt.NDArray[np.intp]]] = []
         for k, c in enumerate(rules):
             m = c.node.eval(b) & np.isfinite(b.t)

@@ -11,11 +11,20 @@ dispatcher claims due rows by pushing their next attempt time forward by a lease
 sending, so a second dispatcher on the same file does not send them too, and a dispatcher
 killed mid-attempt leaves them to be retried when the lease runs out. Every change is a
 committed transaction (WAL, synchronous=FULL): what was acknowledged survives a crash.
+
+``engine_state`` keeps the alert engine's cool-downs and geofence states
+(:mod:`tailwatch.alert.state`), written in the transaction that stores the alerts that set
+them (:meth:`Outbox.add` with ``state``) and whole at the end of a session
+(:meth:`Outbox.save_state`); ``engine_meta`` holds its layout version and newest event
+time. A table of another layout or with unreadable rows is ignored with a warning and
+emptied (:meth:`Outbox.load_state`): the cool-downs start afresh, nothing else is lost.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -24,9 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from tailwatch.alert.model import Alert
+from tailwatch.alert.state import STATE_VERSION, EngineState, StateRow
 from tailwatch.core.errors import StoreError
 
 __all__ = ["Claim", "Outbox"]
+
+log = logging.getLogger("tailwatch.alert")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -51,6 +63,53 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_at);
 """
+_STATE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS engine_state (
+    rule_key TEXT NOT NULL,
+    slot INTEGER NOT NULL,
+    icao24 INTEGER NOT NULL,
+    value REAL NOT NULL,
+    t REAL NOT NULL,
+    PRIMARY KEY (rule_key, slot, icao24)
+)""",
+    """CREATE TABLE IF NOT EXISTS engine_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)""",
+)
+_STATE_COLUMNS = ["rule_key", "slot", "icao24", "value", "t"]
+_META_COLUMNS = ["key", "value"]
+
+
+class _BadStateError(ValueError):
+    """The engine_state table cannot be read as this version writes it."""
+
+
+def _state_row(raw: Sequence[Any]) -> StateRow:
+    key, slot, icao, value, t = raw
+    ok = (isinstance(key, str) and isinstance(slot, int) and slot >= -1
+          and isinstance(icao, int) and 0 <= icao <= 0xFFFFFF
+          and all(isinstance(x, float | int) and math.isfinite(x) for x in (value, t)))  # fmt: skip
+    if not ok:
+        raise _BadStateError(f"unreadable row {tuple(raw)!r}")
+    return StateRow(key, slot, icao, float(value), float(t))
+
+
+def _write_state(db: sqlite3.Connection, state: EngineState) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO engine_state (rule_key, slot, icao24, value, t) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [tuple(r) for r in state.rows],
+    )
+    meta = [("version", str(STATE_VERSION))]
+    if math.isfinite(state.t_max_s):
+        old = db.execute("SELECT value FROM engine_meta WHERE key = 't_max_s'").fetchone()
+        try:
+            t_max_s = max(state.t_max_s, float(old[0])) if old else state.t_max_s
+        except ValueError:
+            t_max_s = state.t_max_s
+        meta.append(("t_max_s", repr(t_max_s)))
+    db.executemany("INSERT OR REPLACE INTO engine_meta (key, value) VALUES (?, ?)", meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +134,8 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            for stmt in _STATE_TABLES:
+                self._db.execute(stmt)
         except (OSError, sqlite3.Error) as e:
             raise StoreError(f"cannot open the alert outbox {self.path}: {e}") from e
         self._lock = threading.Lock()
@@ -106,9 +167,15 @@ class Outbox:
     # ------------------------------------------------------------------ writing
 
     def add(
-        self, alerts: Iterable[Alert], sinks_for: Callable[[Alert], Sequence[str]], now: float
+        self,
+        alerts: Iterable[Alert],
+        sinks_for: Callable[[Alert], Sequence[str]],
+        now: float,
+        state: EngineState | None = None,
     ) -> list[Alert]:
-        """Store alerts and queue a delivery per sink; returns the alerts that were new."""
+        """Store alerts and queue a delivery per sink; returns the alerts that were new.
+        ``state``: engine state rows (the cool-downs the alerts set) stored in the same
+        transaction."""
         items = list(alerts)
 
         def work(db: sqlite3.Connection) -> list[Alert]:
@@ -126,6 +193,8 @@ class Outbox:
                         "VALUES (?, ?, ?)",
                         [(a.id, s, now) for s in sinks_for(a)],
                     )
+            if state is not None:
+                _write_state(db, state)
             return new
 
         out: list[Alert] = self._tx(work)
@@ -174,6 +243,56 @@ class Outbox:
             "next_at = COALESCE(?, next_at) WHERE alert_id = ? AND sink = ?",
             (status, error[:1000], next_at, alert_id, sink),
         ))  # fmt: skip
+
+    # ------------------------------------------------------------------ engine state
+
+    def save_state(self, state: EngineState) -> None:
+        """Replace the stored engine state with ``state`` (the whole state of an engine)."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM engine_state")
+            _write_state(db, state)
+
+        self._tx(work)
+
+    def load_state(self) -> EngineState:
+        """The stored engine state. A table of another layout or version, or with an
+        unreadable row, is logged as a warning, emptied and read as no state."""
+        try:
+            return self._read_state()
+        except (_BadStateError, sqlite3.Error) as e:
+            log.warning("alert outbox %s: ignoring the saved alert engine state (%s); "
+                        "cool-downs start afresh", self.path, e)  # fmt: skip
+            self._reset_state()
+            return EngineState()
+
+    def _read_state(self) -> EngineState:
+        with self._lock:
+            db = self._db
+            for table, want in (("engine_state", _STATE_COLUMNS), ("engine_meta", _META_COLUMNS)):
+                cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})").fetchall()]
+                if cols != want:
+                    raise _BadStateError(f"{table} has the columns {cols}, not {want}")
+            meta = dict(db.execute("SELECT key, value FROM engine_meta").fetchall())
+            raw = db.execute(f"SELECT {', '.join(_STATE_COLUMNS)} FROM engine_state").fetchall()
+        if not raw and "version" not in meta:
+            return EngineState()
+        if meta.get("version") != str(STATE_VERSION):
+            raise _BadStateError(f"state version {meta.get('version')!r}, not {STATE_VERSION}")
+        try:
+            t_max_s = float(meta.get("t_max_s", "nan"))
+        except (TypeError, ValueError) as e:
+            raise _BadStateError(f"newest event time {meta.get('t_max_s')!r}") from e
+        return EngineState(tuple(_state_row(r) for r in raw), t_max_s)
+
+    def _reset_state(self) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("DROP TABLE IF EXISTS engine_state")
+            db.execute("DROP TABLE IF EXISTS engine_meta")
+            for stmt in _STATE_TABLES:
+                db.execute(stmt)
+
+        self._tx(work)
 
     # ------------------------------------------------------------------ reading
 
