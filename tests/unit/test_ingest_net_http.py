@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from tailwatch.core.errors import FormatError
-from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS
+from tailwatch.core.schema import SOURCE_LABELS
 from tailwatch.ingest.opensky import credit_cost, min_interval_s, parse_states
 from tailwatch.ingest.readsb_json import parse_aircraft_json
 from tailwatch.ingest.sources import Feed, FeedOptions
 from tailwatch.ingest.urls import parse_source_url
+from tailwatch.track.states import STATE_FIELDS
 
 NOW = 1_720_000_000.0
 
@@ -62,45 +63,58 @@ def opensky_doc(t: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- parsers
 
 
-def test_readsb_aircraft_json_to_positions() -> None:
-    pb, rej, now = parse_aircraft_json(json.dumps(readsb_doc(NOW, 43.5)).encode())
-    assert now == NOW and len(pb) == 2
-    assert set(pb.columns) == {f.name for f in POSITION_FIELDS}
-    c = pb.columns
-    assert c["icao24"].tolist() == [0x393322, 0x3C6444]
-    assert np.allclose(c["t"], [NOW - 0.4, NOW - 2.0])
-    assert c["callsign"].tolist() == [b"AFR34ZG", b"DLH9U"]
+def test_readsb_aircraft_json_to_state_rows() -> None:
+    sb, rej, now = parse_aircraft_json(json.dumps(readsb_doc(NOW, 43.5)).encode())
+    assert set(sb.columns) == {f.name for f in STATE_FIELDS}
+    c = sb.columns
+    # 4 aircraft kept (+ 1 non-ICAO rejected = the 5 objects), then one row each for the
+    # fields of the 2 whose position is older than their last message
+    assert now == NOW and len(sb) == 6 and rej == {"non_icao": 1}
+    assert c["icao24"].tolist() == [0x393322, 0x3C6444, 0x4CA123, 0x406B90,
+                                    0x393322, 0x3C6444]
+    assert sb.has_position().tolist() == [True, True, False, False, False, False]
+    assert np.allclose(c["t"], [NOW - 0.4, NOW - 2.0, NOW - 0.5, NOW, NOW - 0.1, NOW - 1.0])
+    assert c["callsign"].tolist() == [b"AFR34ZG", b"DLH9U", b"", b"", b"AFR34ZG", b"DLH9U"]
     assert c["altitude_ft"][0] == 36000 and math.isnan(c["altitude_ft"][1])
-    assert c["on_ground"].tolist() == [0, 1] and c["squawk"].tolist() == [1000, -1]
+    assert c["altitude_ft"][2] == 12000 and c["altitude_ft"][4] == 36000
+    assert c["on_ground"].tolist() == [0, 1, 0, -1, 0, 1]
+    assert c["squawk"].tolist() == [1000, -1, -1, -1, 1000, -1]
     assert c["altitude_geom_ft"][0] == 36500 and c["vrate_fpm"][0] == -64
-    assert c["nic"].tolist() == [8, -1] and c["nacp"].tolist() == [9, -1]
-    assert (c["source"] == SOURCE_LABELS.index("json")).all()
-    assert rej == {"non_icao": 1, "no_position": 2}
+    assert c["nic"].tolist() == [8, -1, -1, -1, -1, -1]
+    assert c["nacp"].tolist() == [9, -1, -1, -1, 9, -1]
+    # type adsb_icao → adsb; no type → the feed's label
+    assert [SOURCE_LABELS[int(x)] for x in c["source"]] == [
+        "adsb", "json", "json", "json", "adsb", "json"]
 
 
 def test_adsbx_v2_envelope_in_milliseconds() -> None:
-    pb, _, now = parse_aircraft_json(json.dumps(v2_doc(1_720_000_000_500)),
+    sb, _, now = parse_aircraft_json(json.dumps(v2_doc(1_720_000_000_500)),
                                      source="aggregator")
-    assert now == 1_720_000_000.5 and len(pb) == 1
-    c = pb.columns
+    assert now == 1_720_000_000.5 and len(sb) == 1  # no `seen`: the fields keep seen_pos
+    c = sb.columns
     assert c["t"][0] == 1_720_000_000.5 - 1.0 and c["squawk"][0] == 7700
     assert c["vrate_fpm"][0] == 1024  # geom_rate when there is no baro_rate
-    assert c["source"][0] == SOURCE_LABELS.index("aggregator")
+    assert c["source"][0] == SOURCE_LABELS.index("adsb")
 
 
 def test_opensky_states_units_and_rejects() -> None:
-    pb, rej, t = parse_states(json.dumps(opensky_doc(1_720_000_000)))
-    c = pb.columns
-    assert t == 1_720_000_000 and c["icao24"].tolist() == [0x4B1805, 0x4B1807]
-    assert c["t"].tolist() == [1_720_000_000 - 1, 1_720_000_000 - 3]
+    sb, rej, t = parse_states(json.dumps(opensky_doc(1_720_000_000)))
+    c = sb.columns
+    t0 = 1_720_000_000
+    # 3 vectors kept (+ 1 bad_state = the 4 entries); the 2 with a position older than
+    # last_contact get a second row at last_contact without it
+    assert t == t0 and rej == {"bad_state": 1}
+    assert c["icao24"].tolist() == [0x4B1805, 0x4B1806, 0x4B1807, 0x4B1805, 0x4B1807]
+    assert sb.has_position().tolist() == [True, False, True, False, False]
+    assert c["t"].tolist() == [t0 - 1, t0, t0 - 3, t0, t0]
     assert np.isclose(c["altitude_ft"][0], 3280.84, atol=0.01)
     assert np.isclose(c["altitude_geom_ft"][0], 3444.88, atol=0.01)
     assert np.isclose(c["gs_kt"][0], 194.384, atol=0.001)
     assert np.isclose(c["vrate_fpm"][0], -1000.0, atol=0.1)
-    assert c["on_ground"].tolist() == [0, 1] and c["callsign"].tolist() == [b"SWR100", b"SWR2"]
-    assert c["squawk"].tolist() == [2000, 7000]
+    assert c["on_ground"].tolist() == [0, 1, 1, 0, 1]
+    assert c["callsign"].tolist() == [b"SWR100", b"", b"SWR2", b"SWR100", b"SWR2"]
+    assert c["squawk"].tolist() == [2000, -1, 7000, 2000, 7000]
     assert (c["source"] == SOURCE_LABELS.index("opensky")).all()
-    assert rej == {"no_position": 1, "bad_state": 1}
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"foo": 1}'])
@@ -203,9 +217,15 @@ def test_readsb_polls_deliver_each_position_once(http_server: tuple[str, dict[st
     polls = state["hits"]["/data/aircraft.json"]
     c = feed.counters["pi"]
     assert polls >= 4 and c.polls == polls
-    icao_393322 = np.concatenate([pb["lat"][pb["icao24"] == 0x393322] for pb, _ in got])
+    lat_393322 = np.concatenate([sb["lat"][sb["icao24"] == 0x393322] for sb, _ in got])
     # the same position on polls 1 and 2 is one position; the move on poll 3 a second
-    assert icao_393322.tolist() == [43.5, 43.6]
+    assert lat_393322[~np.isnan(lat_393322)].tolist() == [43.5, 43.6]
+    # its other fields (seen 0.1 s, newer than the position) come on a row of their own on
+    # every poll, as `now` advances; so do the Mode S only aircraft's
+    assert int(np.isnan(lat_393322).sum()) == polls
+    mode_s = np.concatenate([sb["t"][sb["icao24"] == 0x4CA123] for sb, _ in got])
+    assert np.allclose(mode_s, NOW + np.arange(1, polls + 1) - 0.5)
+    assert c.positions == sum(int(sb.has_position().sum()) for sb, _ in got)
     assert all(redistribute for _, redistribute in got)  # your own receiver
     assert c.rejects["repeated_position"] > 0 and c.rejects["non_icao"] == polls
 
@@ -213,14 +233,18 @@ def test_readsb_polls_deliver_each_position_once(http_server: tuple[str, dict[st
 def test_aggregator_and_opensky_are_attributed_and_flagged(
         http_server: tuple[str, dict[str, Any]]) -> None:
     host, state = http_server
-    _feed, got = _poll([
+    feed, got = _poll([
         f"adsbx+http://{host}/v2/point/50.1/8.6/50?interval=0.2&rx=lol",
         f"opensky+http://{host}/api/states/all?lamin=45&lomin=5&lamax=48&lomax=9&interval=0.2"
         f"&token_url=http://{host}/token",
     ], 0.5, opensky_client_id="me", opensky_client_secret="s3cret")
-    labels = {SOURCE_LABELS[int(pb["source"][0])]: flag for pb, flag in got}
+    name = {uid: n for n, uid in feed.uids.items()}
+    flags = {name[int(sb["receiver"][0])]: flag for sb, flag in got}
+    labels = {SOURCE_LABELS[int(x)] for sb, _ in got for x in sb["source"]}
     # an unknown aggregator host and OpenSky: never re-served by default
-    assert labels == {"aggregator": False, "opensky": False}
+    assert len(flags) == 2 and "lol" in flags and set(flags.values()) == {False}
+    # the aggregator's aircraft is `type: adsb_icao`: labelled (and ranked) as ADS-B
+    assert labels == {"adsb", "opensky"}
     # OAuth2 client credentials: a token first, then Bearer on every states request
     assert state["token_forms"] and "grant_type=client_credentials" in state["token_forms"][0]
     assert set(state["auth"]) == {"Bearer tok-1"}

@@ -1,13 +1,16 @@
-"""OpenSky Network REST ``/states/all`` → positions, and what polling it politely takes.
+"""OpenSky Network REST ``/states/all`` → state vectors, and what polling it politely takes.
 
-State vectors (formats.md §5; units m, m/s, s) become POSITION_FIELDS columns:
+State vectors (formats.md §5; units m, m/s, s) become STATE_FIELDS columns
+(:class:`~tailwatch.track.states.StateBatch`), one row per vector:
 
 ================  ==============================================  =====================
 column            from                                            conversion
 ================  ==============================================  =====================
-``t``             ``time_position`` (3); null → ``no_position``    s
+``t``             ``time_position`` (3) for a row with a position; s
+                  else ``last_contact`` (4)
 ``icao24``        ``icao24`` (0)                                   hex → uint32
-``lat``, ``lon``  ``latitude`` (6), ``longitude`` (5)              degrees
+``lat``, ``lon``  ``latitude`` (6), ``longitude`` (5); NaN when    degrees
+                  either or ``time_position`` is null
 ``altitude_ft``   ``baro_altitude`` (7)                            m / 0.3048
 ``altitude_geom_ft`` ``geo_altitude`` (13)                         m / 0.3048
 ``gs_kt``         ``velocity`` (9)                                 m/s × 3600/1852
@@ -18,6 +21,11 @@ column            from                                            conversion
 ``squawk``        ``squawk`` (14)
 ``source``        ``opensky`` on every row
 ================  ==============================================  =====================
+
+A vector without a position still updates callsign, altitude, velocity and squawk of the live
+row. When ``last_contact`` is later than ``time_position``, a second row at ``last_contact``
+without the position carries the other fields with their own time
+(:func:`~tailwatch.ingest.positions.split_times`).
 
 Polling limits: OpenSky charges credits per ``/states`` request by the area of the bounding
 box (≤ 25 square degrees: 1, ≤ 100: 2, ≤ 400: 3, larger or none: 4) against a daily
@@ -45,8 +53,8 @@ import numpy as np
 
 from tailwatch.core.errors import FormatError, SourceError
 from tailwatch.core.rejects import Rejects
-from tailwatch.ingest.positions import make_positions, squawk_codes
-from tailwatch.track.tracker import PositionBatch
+from tailwatch.ingest.positions import split_times, squawk_codes
+from tailwatch.track.states import StateBatch, make_states
 
 __all__ = ["TOKEN_URL", "OpenSkyAuth", "credit_cost", "min_interval_s", "parse_states"]
 
@@ -87,11 +95,12 @@ def _f(v: object) -> float:
     return float(v)
 
 
-def parse_states(body: bytes | str | dict[str, Any]) -> tuple[PositionBatch, Rejects, float]:
-    """``{time, states: [[…], …]}`` → (positions, rejects, the answer's ``time``).
+def parse_states(body: bytes | str | dict[str, Any]) -> tuple[StateBatch, Rejects, float]:
+    """``{time, states: [[…], …]}`` → (state rows, rejects, the answer's ``time``).
 
     Rejects (unit: state vectors): ``bad_state`` (not a list of ≥ 17 fields or bad icao24),
-    ``no_position`` (no ``time_position`` or no lat/lon)."""
+    ``no_time`` (neither ``time_position`` nor ``last_contact``). Vectors in = vectors kept +
+    rejects; rows out = vectors kept + the extra rows of :func:`split_times`."""
     doc: Any = body
     if not isinstance(body, dict):
         try:
@@ -113,26 +122,26 @@ def parse_states(body: bytes | str | dict[str, Any]) -> tuple[PositionBatch, Rej
                 icao[i] = int(h, 16)
     ok = icao >= 0
     rejects["bad_state"] += int((~ok).sum())
-    has_pos = np.array([_f(s[3]) == _f(s[3]) and _f(s[5]) == _f(s[5]) and _f(s[6]) == _f(s[6])
-                        for s in rows], dtype=bool) if rows else np.zeros(0, bool)
-    rejects["no_position"] += int((ok & ~has_pos).sum())
-    keep = ok & has_pos
-    rows = [s for s, k in zip(rows, keep.tolist(), strict=True) if k]
-    icao = icao[keep]
+    rows = [s for s, k in zip(rows, ok.tolist(), strict=True) if k]
+    icao = icao[ok]
     n = len(rows)
 
     def col(i: int) -> np.ndarray:
         return np.array([_f(s[i]) for s in rows], dtype=np.float64) if n else np.zeros(0)
 
+    t_position, t_contact = col(3), col(4)
+    t_fields = np.where(np.isnan(t_contact), t_position, t_contact)
+    timed = ~np.isnan(t_fields)
+    rejects["no_time"] += int((~timed).sum())
+    has_pos = ~np.isnan(t_position)
     on_ground = np.array([(1 if s[8] else 0) if isinstance(s[8], bool) else -1 for s in rows],
                          dtype=np.int8)
     callsign = np.array([str(s[1] or "").strip()[:8].encode("ascii", "replace") for s in rows],
                         dtype="S8") if n else np.zeros(0, "S8")
     cols = {
-        "t": col(3),
         "icao24": icao.astype(np.uint32),
-        "lat": col(6),
-        "lon": col(5),
+        "lat": np.where(has_pos, col(6), np.nan),
+        "lon": np.where(has_pos, col(5), np.nan),
         "altitude_ft": col(7) * FT_PER_M,
         "altitude_geom_ft": col(13) * FT_PER_M,
         "gs_kt": col(9) * KT_PER_MS,
@@ -142,7 +151,11 @@ def parse_states(body: bytes | str | dict[str, Any]) -> tuple[PositionBatch, Rej
         "callsign": callsign,
         "squawk": squawk_codes([s[14] for s in rows]),
     }
-    return make_positions(cols, "opensky", n), Rejects.of(rejects.items()), t_now
+    if not timed.all():
+        cols = {k: v[timed] for k, v in cols.items()}
+        t_position, t_fields = t_position[timed], t_fields[timed]
+    cols = split_times(cols, t_position, t_fields)
+    return make_states(cols, "opensky"), Rejects.of(rejects.items()), t_now
 
 
 class OpenSkyAuth:

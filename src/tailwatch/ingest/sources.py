@@ -11,7 +11,10 @@ replay:
   failed request is retried after a back-off starting at the period (at least 1 s) and
   doubling up to 5 min; HTTP 429 waits what the server says (``Retry-After`` or
   ``X-Rate-Limit-Retry-After-Seconds``). Positions already delivered by an earlier poll are
-  dropped (:class:`~tailwatch.ingest.positions.SeenPositions`). Requests run in a worker
+  dropped (``repeated_position``), and rows without a position (Mode S only aircraft, or the
+  other fields of an aircraft whose position is older) whose time did not advance
+  (``repeated_state``): :class:`~tailwatch.ingest.positions.SeenPositions`. The counter
+  ``positions`` counts the rows with a position handed on. Requests run in a worker
   thread (``urllib``), with a timeout (20 s) and a size cap (64 MiB). An aggregator API key
   (``FeedOptions.aggregator_api_key``) is sent in the header
   ``aggregator_api_key_header`` (default ``api-auth``, ADS-B Exchange's) to the hosts of
@@ -361,9 +364,9 @@ class Feed:
                 c.bytes += len(resp.body)
                 try:
                     if s.kind == "opensky":
-                        pb, rej, _ = parse_states(resp.body)
+                        sb, rej, _ = parse_states(resp.body)
                     else:
-                        pb, rej, _ = parse_aircraft_json(resp.body, source=label,
+                        sb, rej, _ = parse_aircraft_json(resp.body, source=label,
                                                          now=time.time())
                 except FormatError as e:
                     c.rejects["bad_answer"] += 1
@@ -374,13 +377,14 @@ class Feed:
                 else:
                     backoff.reset()
                     c.rejects.merge(rej)
-                    cols = pb.columns
+                    cols = sb.columns
                     mask = seen.new_rows(cols["icao24"], cols["t"], cols["lat"], cols["lon"])
-                    c.rejects["repeated_position"] += int((~mask).sum())
+                    has_pos = sb.has_position()
+                    c.rejects["repeated_position"] += int((~mask & has_pos).sum())
+                    c.rejects["repeated_state"] += int((~mask & ~has_pos).sum())
                     if mask.any():
-                        fresh = make_states({k: v[mask] for k, v in cols.items()},
-                                            receiver=uid)
-                        c.positions += len(fresh)
+                        fresh = make_states(sb.take(mask).columns, receiver=uid)
+                        c.positions += int(has_pos[mask].sum())
                         c.last_frame_time = time.time()
                         await self.outlet.put(Chunk(s.name, states=fresh,
                                                     redistribute=s.redistribute), c)
