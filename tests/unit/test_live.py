@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -112,3 +113,47 @@ def test_serve_command_answers_from_the_history(env: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_run_publishes_per_source_counters_to_the_stats_endpoint(env: Path) -> None:
+    """`tailwatch run --web`: /api/stats carries each source's ingest counters while it runs
+    (frames, bytes, rejects), and they add up with what the pipeline decoded."""
+    import asyncio
+    import threading
+
+    from tailwatch.cli.run_cmd import _main
+    from tailwatch.config import load_settings
+    from tailwatch.live import LiveSession
+
+    session = LiveSession(load_settings(), None, web="127.0.0.1:0")
+    seen: list[dict[str, object]] = []
+    done = threading.Event()
+
+    def poll() -> None:  # what a client of the running server sees
+        while not done.is_set():
+            with contextlib.suppress(httpx.HTTPError):
+                body = httpx.get(session.url + "/api/stats", timeout=2).json()
+                if body["ingest"]:
+                    seen.append(body["ingest"])
+            time.sleep(0.2)
+
+    t = threading.Thread(target=poll, daemon=True)
+    t.start()
+    try:
+        outputs = {"serve_beast": [], "serve_avr": [], "serve_sbs": [], "push": [],
+                   "ids": True}
+        result = asyncio.run(_main([f"file://{AFR}?format=jsonl&speed=20"], None, 3.0,
+                                   outputs, None, 0.0, 60.0, None, session))
+    finally:
+        done.set()
+        t.join(timeout=5)
+    assert seen, "the stats endpoint never showed ingest counters during the run"
+    last = seen[-1]
+    (name,) = [k for k in last if k != "(pipeline)"]
+    src = last[name]
+    assert isinstance(src, dict) and src["frames"] > 0 and "bytes" in src
+    assert "rejects" in src and "reconnects" in src
+    # at the end the state holds the final counters, equal to what the run returned
+    final = session.state.ingest_counters if session.state is not None else {}
+    assert final[name]["frames"] == result["sources"][0]["frames"]
+    assert final["(pipeline)"]["pipeline"]["frames"] == result["pipeline"]["frames"]

@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,21 @@ def build_outputs(serve_beast: list[str], serve_avr: list[str], serve_sbs: list[
     return Outputs(items)
 
 
+def _stats_publisher(session: Any) -> Callable[[Any, Any], None] | None:
+    """Per-source and pipeline counters → the live state's /api/stats (when serving)."""
+    state = getattr(session, "state", None)
+    if state is None:
+        return None
+
+    def publish(feed: Any, handler: Any) -> None:
+        for c in feed.counters_dict():
+            state.set_ingest_counters(c["name"], c)
+        if hasattr(handler, "counters"):
+            state.set_ingest_counters("(pipeline)", handler.counters())
+
+    return publish
+
+
 async def _main(urls: list[str], db: str | None, duration: float | None, outputs_args: dict[
         str, Any], dedup: bool | None, dedup_window: float, log_every: float,
         stats_json: Path | None, session: Any = None) -> dict[str, Any]:
@@ -104,7 +120,7 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
             loop.add_signal_handler(sig, stop.set)
     try:
         await run_feed(feed, agg, duration_s=duration, stop=stop, log_every_s=log_every,
-                       outputs=outputs)
+                       outputs=outputs, on_counters=_stats_publisher(session))
     finally:
         if store_sink is not None:
             store_sink.flush()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -220,14 +220,17 @@ async def run_feed(
     feed: Feed, handler: Handler, *, duration_s: float | None = None,
     stop: asyncio.Event | None = None, log_every_s: float = 60.0,
     outputs: Outputs | None = None, on_started: Any = None,
+    on_counters: Callable[[Feed, Handler], object] | None = None, counters_every_s: float = 1.0,
 ) -> None:
     """Run until ``duration_s``, ``stop`` or the end of every source (see the module
     docstring). ``outputs`` are started before the sources and closed at the end;
-    ``on_started`` (a callable) runs once everything listens."""
+    ``on_started`` (a callable) runs once everything listens; ``on_counters(feed, handler)``
+    runs every ``counters_every_s`` and at the end (the live stats endpoint)."""
     if outputs is not None:
         await outputs.start()
     t_end = None if duration_s is None else time.monotonic() + duration_s
     next_log = time.monotonic() + log_every_s
+    next_counters = time.monotonic()
     try:
         await feed.start()
         if on_started is not None:
@@ -253,6 +256,9 @@ async def run_feed(
             if time.monotonic() >= next_log:
                 next_log += log_every_s
                 log_counters(feed, handler)
+            if on_counters is not None and time.monotonic() >= next_counters:
+                next_counters = time.monotonic() + counters_every_s
+                on_counters(feed, handler)
             await asyncio.sleep(0)
     finally:
         await feed.stop()
@@ -270,6 +276,8 @@ async def run_feed(
                     await drain()
             await outputs.close()
         log_counters(feed, handler)
+        if on_counters is not None:
+            on_counters(feed, handler)
 
 
 def auto_dedup(specs: Sequence[Any]) -> bool:

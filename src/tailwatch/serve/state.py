@@ -169,7 +169,7 @@ class LiveState:
         self._published_at: float | None = None
         self._view: SnapshotView | None = None
         self._publish_lock = threading.Lock()
-        self._ingest: dict[str, dict[str, int]] = {}
+        self._ingest: dict[str, Mapping[str, Any]] = {}
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
         self.publish_errors = 0
@@ -197,9 +197,10 @@ class LiveState:
                 log.exception("snapshot listener failed")
         return view
 
-    def set_ingest_counters(self, source: str, counters: Mapping[str, int]) -> None:
-        """Counters of one ingest source (frames, rejects by reason...) for /api/stats."""
-        self._ingest = {**self._ingest, source: {k: int(v) for k, v in counters.items()}}
+    def set_ingest_counters(self, source: str, counters: Mapping[str, Any]) -> None:
+        """Counters of one ingest source (bytes, frames, rejects by reason, reconnects, last
+        frame time...) for /api/stats: JSON-able values, replaced as a whole."""
+        self._ingest = {**self._ingest, source: dict(counters)}
 
     def set_receiver(self, receiver: ReceiverInfo) -> None:
         self.receiver = receiver
@@ -226,7 +227,7 @@ class LiveState:
         return v
 
     @property
-    def ingest_counters(self) -> dict[str, dict[str, int]]:
+    def ingest_counters(self) -> dict[str, Mapping[str, Any]]:
         return self._ingest
 
     def subscribe(self, listener: Listener) -> None:
