@@ -1,19 +1,23 @@
-"""End to end: a recording replayed at full speed through ingest, decode, track, detect and
-store.
+"""End to end: a recording replayed at full speed through ingest, decode, track, detect and store.
 
 The recording is a tailwatch Beast recording (ingest/record.py: Beast frames with arrival
 times) of the real AFR34ZG gate-to-gate flight replicated ``--replicas`` times, each replica
-its own aircraft (own ICAO address, parity recomputed) flying the same path at the same
-times. It is read back with ``ingest.replay.file_batches`` (file read + Beast framing),
-handed to ``Pipeline.process`` (decode + track) in batches of ``--batch`` frames, and the
-positions go to two sinks: the store (``ingest.aggregator.StoreSink``, 50,000-row writes,
-DuckDB file or ``--engine chdb``) and flight/event detection
-(``history.detection.DetectionSink``: FlightDetector, flights and events into the store).
-Messages per second end to end (every frame of the file over the wall time, sinks flushed),
-and the time spent in each stage. Median of ``--runs`` runs, a fresh store each.
-Writes bench/results/pipeline.json.
+its own aircraft (own ICAO address, parity recomputed) flying the same path at the same times.
+It is read back with ``ingest.replay.file_batches`` (file read + Beast framing), handed to
+``Pipeline.process`` (decode + track) in batches of ``--batch`` frames, and the positions go to
+two sinks: the store (DuckDB file or ``--engine chdb``) and flight/event detection
+(``history.detection.DetectionSink``: FlightDetector, flights and events into the store). The
+store sink is ``ingest.aggregator.StoreSink`` (``--sink plain``, the default and what
+``tailwatch`` runs: 50,000-row writes in the pipeline's thread) or ``store.writer.WriterSink``
+(``--sink thread``: 100,000-row writes on a writer thread, overlapping the decoding on the
+second core). Messages per second end to end (every frame of the file over the wall time, sinks
+flushed, everything stored), and the time spent in each stage (for the threaded sink,
+``store_s`` is the time the pipeline waited for it, ``writer_s`` the writer thread's time in
+``Store.write``). Median of ``--runs`` runs, a fresh store each. Writes
+bench/results/pipeline.json.
 
     .venv/bin/python bench/pipeline.py [--replicas 20] [--runs 3] [--engine duckdb]
+                                       [--sink plain|thread]
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from tailwatch.ingest.aggregator import StoreSink
 from tailwatch.ingest.record import encode_recording
 from tailwatch.ingest.replay import file_batches
 from tailwatch.pipeline import Pipeline
-from tailwatch.store import open_store
+from tailwatch.store import WriterSink, open_store
 from tailwatch.track.tracker import Tracker
 
 
@@ -77,9 +81,10 @@ class Timed:
         self.s += time.perf_counter() - t0
 
 
-def run_once(path: Path, url: str, batch: int, detect: bool) -> dict[str, float]:
+def run_once(path: Path, url: str, batch: int, detect: bool, sink: str = "plain"
+             ) -> dict[str, float]:
     store = open_store(url)
-    store_sink = Timed(StoreSink(store))
+    store_sink = Timed(WriterSink(store) if sink == "thread" else StoreSink(store))
     sinks: list[Any] = [store_sink]
     det = None
     if detect:
@@ -110,11 +115,15 @@ def run_once(path: Path, url: str, batch: int, detect: bool) -> dict[str, float]
     cpu = time.process_time() - c0
     counts = {t: int(store.query(f"SELECT count(*) FROM {t}").column(0)[0].as_py())
               for t in ("positions", "flights", "events")} if url.endswith(".duckdb") else {}
-    store.close()
+    writer_s = float(getattr(store_sink.sink, "write_s", store_sink.s))
+    if isinstance(store_sink.sink, WriterSink):
+        store_sink.sink.close()  # stops the thread, closes the store
+    else:
+        store.close()
     sink_s = store_sink.s + (det.s if det else 0.0)
     return {"wall_s": wall, "cpu_s": cpu, "ingest_s": ingest_s,
             "decode_track_s": wall - ingest_s - sink_s, "store_s": store_sink.s,
-            "detect_s": det.s if det else 0.0, "frames": pipe.stats.frames,
+            "detect_s": det.s if det else 0.0, "writer_s": writer_s, "frames": pipe.stats.frames,
             "positions": pipe.stats.positions, **{f"stored_{k}": v for k, v in counts.items()}}
 
 
@@ -125,6 +134,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=65_536)
     p.add_argument("--engine", choices=("duckdb", "chdb"), default="duckdb")
     p.add_argument("--no-detect", action="store_true")
+    p.add_argument("--sink", choices=("plain", "thread"), default="plain")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tailwatch-bench-pipeline-"))
     try:
@@ -136,18 +146,19 @@ def main() -> None:
         for k in range(args.runs + 1):  # the first run warms up (numba caches, imports)
             url = (str(tmp / f"run{k}.duckdb") if args.engine == "duckdb"
                    else f"clickhouse+chdb://{tmp / f'run{k}'}")
-            r = run_once(rec, url, args.batch, not args.no_detect)
+            r = run_once(rec, url, args.batch, not args.no_detect, args.sink)
             if k:
                 runs.append(r)
             console.print(f"  {'warm-up' if not k else f'run {k}'}: {n / r['wall_s']:,.0f} "
                           f"msg/s; ingest {r['ingest_s']:.2f} s, decode+track "
                           f"{r['decode_track_s']:.2f} s, store {r['store_s']:.2f} s, detect "
-                          f"{r['detect_s']:.2f} s")
+                          f"{r['detect_s']:.2f} s (writer thread {r['writer_s']:.2f} s)")
         med = min(runs, key=lambda r: abs(r["wall_s"] - statistics.median(
             x["wall_s"] for x in runs)))
         stages = "ingest → decode → track → " + ("detect → " if not args.no_detect else "")
-        results = [Result(f"tailwatch {stages}store ({args.engine})", f"afr34zg_x{args.replicas}",
-                          n, len(runs), med["wall_s"], n / med["wall_s"], n / med["cpu_s"],
+        results = [Result(f"tailwatch {stages}store ({args.engine}, {args.sink} sink)",
+                          f"afr34zg_x{args.replicas}", n, len(runs), med["wall_s"],
+                          n / med["wall_s"], n / med["cpu_s"],
                           f"{med['positions']:,} positions")]
         write_results("pipeline", {
             "benchmark": "pipeline",
@@ -156,8 +167,10 @@ def main() -> None:
                        "recording_bytes": rec.stat().st_size},
             "engine": args.engine,
             "batch_frames": args.batch,
+            "store_sink": args.sink,
             "stages_s_of_median_run": {k: med[k] for k in ("ingest_s", "decode_track_s",
-                                                           "store_s", "detect_s", "wall_s")},
+                                                           "store_s", "detect_s", "writer_s",
+                                                           "wall_s")},
             "median_run": med,
             "runs": runs,
             "machine": machine(),

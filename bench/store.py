@@ -15,9 +15,14 @@ airports drawn from 40 (a tenth of the landings at SVMI). Measured:
   ``--queries`` different aircraft) and of "military landings at one airport in a year" (the
   join of docs/schema.md, events × aircraft), median over ``--runs`` after a warm-up.
 
-Default size: 2 million positions over 365 days (a few minutes on a laptop); the full run
-is ``--positions 100_000_000`` (a few GB of temporary disk for both engines, roughly an hour
-on two cores). Writes bench/results/store.json.
+The engines are measured one after the other on the same history (generated again, chunk by
+chunk, for each: the positions are never all in memory), so that one engine's background work
+(ClickHouse merges) does not slow the other's writes. Progress, the write rate so far and an
+estimate of the time left are printed after each chunk of 2 million positions.
+
+Default size: 2 million positions over 365 days (under a minute); the full run is
+``--positions 100_000_000`` (about 4 GB of temporary disk for both engines; see docs/history.md
+for its duration on two cores). Writes bench/results/store.json.
 
     .venv/bin/python bench/store.py [--positions 2_000_000] [--batch 500_000] [--days 365]
 """
@@ -31,6 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +130,32 @@ def aircraft_rows(icao: np.ndarray, first: np.ndarray, last: np.ndarray) -> dict
     return c
 
 
+def history(positions: int, n_chunks: int, days: int
+            ) -> Iterator[tuple[int, dict[str, np.ndarray], dict[str, np.ndarray],
+                                dict[str, np.ndarray]]]:
+    """The synthetic history chunk by chunk, in time order: (chunk number, positions, flights,
+    events). The same on every call (seeded per chunk), so each engine gets the same rows."""
+    span_s = days * 86_400.0
+    for k in range(n_chunks):
+        flights = max(1, round(positions // n_chunks / ROWS_PER_FLIGHT))
+        pos = synthetic_positions(flights, seed=1000 + k, start_t=START + k * span_s / n_chunks,
+                                  span_s=span_s / n_chunks)
+        f, e = derived(pos, np.random.default_rng(7 + k), k)
+        yield k, pos, f, e
+
+
+def note_aircraft(f: dict[str, np.ndarray], k: int, seen: dict[int, tuple[float, float]],
+                  samples: list[tuple[int, float]]) -> None:
+    """First and last time of each address, and three (address, time) to query per chunk."""
+    for a, t0, t1 in zip(f["icao24"].tolist(), f["first_seen"].tolist(),
+                         f["last_seen"].tolist(), strict=True):
+        lo, hi = seen.get(a, (t0, t1))
+        seen[a] = (min(lo, t0), max(hi, t1))
+    rng = np.random.default_rng(100 + k)
+    pick = rng.choice(f["icao24"].size, min(3, f["icao24"].size), replace=False)
+    samples += [(int(f["icao24"][i]), float(f["first_seen"][i])) for i in pick.tolist()]
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -152,33 +184,25 @@ def main() -> None:
     tmp = Path(args.dir or tempfile.mkdtemp(prefix="tailwatch-bench-store-"))
     tmp.mkdir(parents=True, exist_ok=True)
     urls = {"duckdb": str(tmp / "bench.duckdb"), "chdb": f"clickhouse+chdb://{tmp / 'chdb'}"}
-    stores: dict[str, Store] = {e: open_store(urls[e]) for e in engines}
     write_s = dict.fromkeys(engines, 0.0)
     cpu_s = dict.fromkeys(engines, 0.0)
-    span_s = args.days * 86_400.0
     n_chunks = max(1, round(args.positions / CHUNK_ROWS))
-    rng = np.random.default_rng(7)
-    total = 0
     seen: dict[int, tuple[float, float]] = {}
     samples: list[tuple[int, float]] = []
     console.print(f"[bold]store[/]: {args.positions:,} positions over {args.days} days, "
-                  f"{n_chunks} chunk(s), batches of {args.batch:,}, engines {engines}")
-    g0 = time.perf_counter()
-    for k in range(n_chunks):
-        want = args.positions // n_chunks
-        flights = max(1, round(want / ROWS_PER_FLIGHT))
-        pos = synthetic_positions(flights, seed=1000 + k, start_t=START + k * span_s / n_chunks,
-                                  span_s=span_s / n_chunks)
-        n = pos["t"].size
-        total += n
-        f, e = derived(pos, rng, k)
-        for a, t0, t1 in zip(f["icao24"].tolist(), f["first_seen"].tolist(),
-                             f["last_seen"].tolist(), strict=True):
-            lo, hi = seen.get(a, (t0, t1))
-            seen[a] = (min(lo, t0), max(hi, t1))
-        pick = rng.choice(f["icao24"].size, min(3, f["icao24"].size), replace=False)
-        samples += [(int(f["icao24"][i]), float(f["first_seen"][i])) for i in pick.tolist()]
-        for eng, store in stores.items():
+                  f"{n_chunks} chunk(s), batches of {args.batch:,}, engines {engines} "
+                  f"(one after the other, each on the same generated history), in {tmp}")
+    stores: dict[str, Store] = {}
+    total = 0
+    for eng in engines:
+        store = stores[eng] = open_store(urls[eng])
+        total = 0
+        g0 = time.perf_counter()
+        for k, pos, f, e in history(args.positions, n_chunks, args.days):
+            n = pos["t"].size
+            total += n
+            if eng == engines[0]:
+                note_aircraft(f, k, seen, samples)
             for s in range(0, n, args.batch):
                 batch = {name: col[s : s + args.batch] for name, col in pos.items()}
                 c0, w0 = time.process_time(), time.perf_counter()
@@ -187,8 +211,10 @@ def main() -> None:
                 cpu_s[eng] += time.process_time() - c0
             store.write("flights", f)
             store.write("events", e)
-        console.print(f"  chunk {k + 1}/{n_chunks}: {total:,} positions "
-                      f"({time.perf_counter() - g0:.0f} s)")
+            spent = time.perf_counter() - g0
+            console.print(f"  {eng} chunk {k + 1}/{n_chunks}: {total:,} positions, "
+                          f"{total / write_s[eng]:,.0f} rows/s written; {spent:.0f} s, "
+                          f"about {spent / (k + 1) * (n_chunks - k - 1):.0f} s to go")
     icao = np.array(sorted(seen), dtype=np.uint32)
     first = np.array([seen[a][0] for a in icao.tolist()])
     last = np.array([seen[a][1] for a in icao.tolist()])

@@ -223,7 +223,14 @@ def detect_stored(
 class DetectionSink:
     """A pipeline sink: positions → ``FlightDetector`` → flights and events in the store, and
     the ``aircraft`` rows of the aircraft seen (every ``aircraft_every_s`` seconds of wall
-    time and at :meth:`flush`)."""
+    time and at :meth:`flush`).
+
+    Positions are handed to the detector in batches of up to ``batch_rows`` rows, or after
+    ``max_delay_s`` seconds of wall time since the first one waiting, whichever comes first:
+    the detector's cost is mostly per aircraft and call, so a replay at full speed calls it a
+    few times instead of once per pipeline batch, while a live feed adds at most
+    ``max_delay_s`` to the events' delay. The flights and events do not depend on how the
+    positions are batched (tests/unit/test_detect_batching.py)."""
 
     def __init__(
         self,
@@ -234,6 +241,8 @@ class DetectionSink:
         annotations: Any = None,
         aircraft_every_s: float = 60.0,
         on_events: Any = None,
+        batch_rows: int = 200_000,
+        max_delay_s: float = 1.0,
     ) -> None:
         if detector is None:
             from tailwatch.detect import FlightDetector
@@ -245,10 +254,15 @@ class DetectionSink:
         self.annotations = annotations
         self.aircraft_every_s = aircraft_every_s
         self.on_events = on_events  # called with each batch of new event columns (alerts)
+        self.batch_rows = batch_rows
+        self.max_delay_s = max_delay_s
         self._write = _Writer(store)
         self._seen = SeenAircraft()
         self._known: set[int] = set()
         self._last_aircraft = time.monotonic()
+        self._waiting: list[Mapping[str, np.ndarray]] = []
+        self._waiting_rows = 0
+        self._waiting_since = 0.0
 
     @property
     def flights(self) -> int:
@@ -260,13 +274,30 @@ class DetectionSink:
 
     def __call__(self, positions: Any) -> None:
         cols = positions.columns if hasattr(positions, "columns") else positions
-        if np.asarray(cols["t"]).shape[0] == 0:
+        n = int(np.asarray(cols["t"]).shape[0])
+        if n == 0:
             return
+        if not self._waiting:
+            self._waiting_since = time.monotonic()
+        self._waiting.append({k: np.asarray(v) for k, v in cols.items()})
+        self._waiting_rows += n
+        if (self._waiting_rows >= self.batch_rows
+                or time.monotonic() - self._waiting_since >= self.max_delay_s):
+            self._detect()
+        if time.monotonic() - self._last_aircraft >= self.aircraft_every_s:
+            self._flush_aircraft()
+
+    def _detect(self) -> None:
+        """Hand the waiting positions to the detector in one call."""
+        if not self._waiting:
+            return
+        parts, self._waiting, self._waiting_rows = self._waiting, [], 0
+        names = [k for k in parts[0] if all(k in p for p in parts)]
+        cols = (dict(parts[0]) if len(parts) == 1
+                else {k: np.concatenate([p[k] for p in parts]) for k in names})
         self._learn_military(np.asarray(cols["icao24"], np.uint32))
         self._emit(self.detector.update(cols))
         self._seen.add(cols)
-        if time.monotonic() - self._last_aircraft >= self.aircraft_every_s:
-            self._flush_aircraft()
 
     def _learn_military(self, icao24: npt.NDArray[np.uint32]) -> None:
         new = [a for a in np.unique(icao24).tolist() if a not in self._known]
@@ -288,7 +319,9 @@ class DetectionSink:
             self._seen = SeenAircraft()
 
     def flush(self) -> None:
-        """End of the stream: close every open flight, write the aircraft rows."""
+        """End of the stream: detect what waits, close every open flight, write the
+        aircraft rows."""
+        self._detect()
         self._emit(self.detector.flush())
         self._flush_aircraft()
 

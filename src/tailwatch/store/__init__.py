@@ -12,10 +12,12 @@ from tailwatch.store.base import (
     to_columns,
 )
 from tailwatch.store.ddl import arrow_schema, schema_markdown
+from tailwatch.store.writer import WriterSink
 
 __all__ = [
     "ResumeToken",
     "Store",
+    "WriterSink",
     "arrow_schema",
     "open_store",
     "schema_markdown",

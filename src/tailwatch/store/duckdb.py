@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,7 @@ from tailwatch.store.base import (
     ResumeToken,
     TimeLike,
     conform,
-    drop_missing_required,
-    has_duplicate_keys,
-    to_arrow,
+    storage_batch,
 )
 from tailwatch.store.ddl import (
     DUCKDB_RESUME_DDL,
@@ -136,10 +134,10 @@ class DuckDBStore:
     def write(
         self, table: str, columns: Columns | pa.Table, *, resume: ResumeToken | None = None
     ) -> int:
-        data = drop_missing_required(table, to_arrow(table, columns), self.rejects)
+        # one row per key, sorted by key: the table keeps that order (see _insert)
+        data = storage_batch(table, columns, self.rejects)
         with self._lock:
             con = self._con
-            registered = False
             try:
                 con.execute("BEGIN TRANSACTION")
                 if resume is not None:
@@ -152,12 +150,7 @@ class DuckDBStore:
                     if row is not None and resume.position <= int(row[0]):
                         con.execute("ROLLBACK")
                         return 0
-                written = 0
-                if len(data):
-                    order = pa.array(np.arange(len(data), dtype=np.int64))
-                    con.register(_BATCH, data.append_column(_ORD, order))
-                    registered = True
-                    written = self._insert(table, data)
+                written = self._insert(table, data) if len(data) else 0
                 if resume is not None:
                     con.execute(
                         f"INSERT INTO {RESUME_TABLE} VALUES (?, ?, now()) "
@@ -171,45 +164,61 @@ class DuckDBStore:
                 with contextlib.suppress(duckdb.Error):
                     con.execute("ROLLBACK")
                 raise StoreError(f"writing {len(data)} rows to {table}: {exc}") from exc
-            finally:
-                if registered:
-                    con.unregister(_BATCH)
 
     def _insert(self, table: str, data: pa.Table) -> int:
+        """Inside the write's transaction: the batch (one row per key already, sorted by key)
+        replaces the stored rows of its keys (upsert), or loses the rows whose key is stored
+        (dedupe); then one plain ``INSERT`` that keeps the batch's order in the table (an
+        anti-join in the same statement would reorder it)."""
         layout = LAYOUTS[table]
-        cols = ", ".join(f.name for f in TABLES[table])
-        key = ", ".join(layout.key)
+        con = self._con
         if layout.mode == "upsert":
             on = " AND ".join(f"{table}.{k} = b.{k}" for k in layout.key)
-            self._con.execute(f"DELETE FROM {table} USING {_BATCH} AS b WHERE {on}")
-            first = f"{_ORD} DESC"  # the last row of the batch wins
-            exists = ""
+            with self._registered(data):
+                con.execute(f"DELETE FROM {table} USING {_BATCH} AS b WHERE {on}")
         else:
-            first = _ORD  # the first row of the batch wins, and the stored row before it
-            span = ""
-            if layout.time_column:
-                lo, hi = pc.min_max(data.column(layout.time_column)).values()
-                tc = layout.time_column
-                span = (
-                    f" AND s.{tc} BETWEEN TIMESTAMPTZ '{lo.as_py().isoformat()}' "
-                    f"AND TIMESTAMPTZ '{hi.as_py().isoformat()}'"
-                )
-            match = " AND ".join(f"s.{k} = b.{k}" for k in layout.key)
-            exists = f" WHERE NOT EXISTS (SELECT 1 FROM {table} AS s WHERE {match}{span})"
-        source = _BATCH
-        if has_duplicate_keys(data, layout.key):
-            source = (
-                f"(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY {key} "
-                f"ORDER BY {first}) AS _tw_rn FROM {_BATCH}) WHERE _tw_rn = 1)"
+            data = self._drop_stored(table, data)
+        if not len(data):
+            return 0
+        cols = ", ".join(f.name for f in TABLES[table])
+        with self._registered(data):
+            row = _first(
+                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {_BATCH}").fetchall()
             )
-        # sorted by key: neighbours compress better and row-group zone maps prune icao24
-        row = _first(
-            self._con.execute(
-                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {source} AS b{exists} "
-                f"ORDER BY {key}"
-            ).fetchall()
-        )
         return int(row[0]) if row else 0
+
+    def _drop_stored(self, table: str, data: pa.Table) -> pa.Table:
+        """The rows of the batch whose key is not stored yet (the check is narrowed to the
+        batch's time span, so that it reads only the row groups of that span)."""
+        layout = LAYOUTS[table]
+        span = ""
+        if layout.time_column:
+            lo, hi = pc.min_max(data.column(layout.time_column)).values()
+            tc = layout.time_column
+            span = (
+                f" AND s.{tc} BETWEEN TIMESTAMPTZ '{lo.as_py().isoformat()}' "
+                f"AND TIMESTAMPTZ '{hi.as_py().isoformat()}'"
+            )
+        match = " AND ".join(f"s.{k} = b.{k}" for k in layout.key)
+        ordered = data.append_column(_ORD, pa.array(np.arange(len(data), dtype=np.int64)))
+        with self._registered(ordered):
+            stored = self._con.execute(
+                f"SELECT b.{_ORD} FROM {_BATCH} AS b "
+                f"WHERE EXISTS (SELECT 1 FROM {table} AS s WHERE {match}{span})"
+            ).fetchnumpy()[_ORD]
+        if not len(stored):
+            return data
+        keep = np.ones(len(data), dtype=bool)
+        keep[np.asarray(stored, dtype=np.int64)] = False
+        return data.filter(pa.array(keep))
+
+    @contextlib.contextmanager
+    def _registered(self, data: pa.Table) -> Iterator[None]:
+        self._con.register(_BATCH, data)
+        try:
+            yield
+        finally:
+            self._con.unregister(_BATCH)
 
     def resume_position(self, source_id: str) -> ResumeToken | None:
         with self._lock:
