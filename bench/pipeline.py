@@ -8,7 +8,7 @@ It is read back with ``ingest.replay.file_batches`` (file read + Beast framing),
 two sinks: the store (DuckDB file or ``--engine chdb``) and flight/event detection
 (``history.detection.DetectionSink``: FlightDetector, flights and events into the store). The
 store sink is ``ingest.aggregator.StoreSink`` (``--sink plain``, the default and what
-``tailwatch`` runs: 50,000-row writes in the pipeline's thread) or ``store.writer.WriterSink``
+``tailwatch`` runs: 200,000-row writes in the pipeline's thread) or ``store.writer.WriterSink``
 (``--sink thread``: 100,000-row writes on a writer thread, overlapping the decoding on the
 second core). Messages per second end to end (every frame of the file over the wall time, sinks
 flushed, everything stored), and the time spent in each stage (for the threaded sink,

@@ -59,7 +59,7 @@ class StoreSink:
     """Positions → ``store.write("positions", columns)``, buffered (``flush_rows`` rows or
     ``flush_s`` seconds) so that the store gets large batches."""
 
-    def __init__(self, store: Any, flush_rows: int = 50_000, flush_s: float = 2.0) -> None:
+    def __init__(self, store: Any, flush_rows: int = 200_000, flush_s: float = 2.0) -> None:
         self.store = store
         self.flush_rows = flush_rows
         self.flush_s = flush_s
