@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 
 from tailwatch.core.errors import StoreError
 from tailwatch.core.rejects import Rejects
+from tailwatch.decode.batch import icao_strings
 from tailwatch.reference.aircraft_db import (
     DB_COLUMNS,
     DB_SCHEMA,
@@ -135,9 +136,7 @@ def _exists(store: Store) -> bool:
 
 
 def _hex_strings(values: np.ndarray) -> pa.Array:
-    v = values.astype(np.int64)
-    return pa.array([f"~{a & 0xFFFFFF:06x}" if a & NON_ICAO_FLAG else f"{a:06x}"
-                     for a in v.tolist()], pa.string())
+    return pa.array(icao_strings(values.astype(np.uint32))).cast(pa.string())
 
 
 def _to_stored(table: pa.Table) -> pa.Table:

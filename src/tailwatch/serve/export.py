@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from tailwatch.core.schema import SOURCE_LABELS
+from tailwatch.decode.batch import hex6
 
 __all__ = ["EXPORT_FORMATS", "export_track", "opensky_path", "thin_track"]
 
@@ -189,8 +190,8 @@ def _csv(cols: dict[str, np.ndarray]) -> bytes:
     table = pa.table({
         "time": pa.array(us, pa.timestamp("us", tz="UTC")),
         "t": pa.array(np.round(t, 3)),
-        "icao24": pa.array([f"{a & 0xFFFFFF:06x}" for a in
-                            np.asarray(cols["icao24"]).astype(np.int64).tolist()]),
+        "icao24": pa.array(hex6(np.asarray(cols["icao24"]).astype(np.uint32) & 0xFFFFFF)
+                           ).cast(pa.string()),
         "callsign": pa.array(np.char.strip(np.asarray(cols["callsign"], "S8").astype("U8"))),
         "lat": pa.array(np.round(np.asarray(cols["lat"], np.float64), 6), from_pandas=True),
         "lon": pa.array(np.round(np.asarray(cols["lon"], np.float64), 6), from_pandas=True),
