@@ -144,8 +144,10 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
                 "${z(d.getMinutes())}:${z(d.getSeconds())}`; };"
                 " document.querySelector('#pb-from').value = f(a);"
                 " document.querySelector('#pb-to').value = f(b); }", [first - 1, last])
+            page.select_option("[data-testid=pb-scope]", "selected")  # just this aircraft
             page.click("[data-testid=pb-load]")
             page.wait_for_function("() => tailwatch.state.mode === 'playback'", timeout=15_000)
+            assert any("/api/history?" in u and "icao24=393322" in u for u in requests)
             t_a = first + 1500
             t_b = first + 1700
             page.evaluate("(t) => { tailwatch.setPlaybackTime(t); }", t_a)
@@ -165,6 +167,13 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
                           "zoom: 7}); }")
             page.wait_for_timeout(800)
             page.screenshot(path=str(SHOTS / "playback.png"))
+
+            # playback of the area in view: the request carries the map's bounding box
+            page.select_option("[data-testid=pb-scope]", "area")
+            with page.expect_response(lambda r: "/api/history?" in r.url and "box=" in r.url,
+                                      timeout=15_000) as area:
+                page.click("[data-testid=pb-load]")
+            assert area.value.ok and area.value.json()["count"] > 0  # the aircraft is in view
 
             # readable on a phone
             phone = ctx.new_page()

@@ -450,8 +450,19 @@
     const a = fromLocalInput($("#pb-from").value);
     const b = fromLocalInput($("#pb-to").value);
     if (!(b > a)) { $("#pb-time").textContent = "choose a window (To after From)"; return; }
+    const scope = $("#pb-scope").value;
+    let filter = "";
+    if (scope === "selected") {
+      if (!state.selected) { $("#pb-time").textContent = "select an aircraft first"; return; }
+      filter = `&icao24=${encodeURIComponent(state.selected)}`;
+    } else if (scope === "area") {
+      const bb = map.getBounds();
+      const f = (x) => x.toFixed(4);
+      filter = `&box=${f(Math.max(bb.getSouth(), -90))},${f(Math.max(bb.getWest(), -180))},` +
+        `${f(Math.min(bb.getNorth(), 90))},${f(Math.min(bb.getEast(), 180))}`;
+    }
     $("#pb-time").textContent = "loading…";
-    const doc = await getJSON(`/api/history?since=${a}&until=${b}&every=5&limit=2000000`);
+    const doc = await getJSON(`/api/history?since=${a}&until=${b}&every=5&limit=2000000${filter}`);
     const c = doc.columns;
     const byHex = new Map();
     for (let i = 0; i < doc.count; i++) {
