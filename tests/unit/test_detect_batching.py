@@ -19,6 +19,7 @@ from tailwatch.detect import FlightDetector, detect_flights, merge_flights
 from tailwatch.detect import synthetic as sy
 from tailwatch.detect.columns import Columns, take
 from tailwatch.detect.flights import concat_events
+from tailwatch.detect.params import DetectParams
 from tailwatch.history.detection import DetectionSink
 from tailwatch.store import open_store
 from tailwatch.store.base import to_columns
@@ -72,8 +73,8 @@ def _by_time(pos: Columns, step_s: float) -> Iterator[Columns]:
             yield take(pos, slice(a, b))
 
 
-def _fed(batches: Iterator[Columns]) -> tuple[Columns, Columns]:
-    det = FlightDetector()
+def _fed(batches: Iterator[Columns], every_s: float = 10.0) -> tuple[Columns, Columns]:
+    det = FlightDetector(DetectParams(process_every_s=every_s))
     flights, events = [], []
     for b in batches:
         f, e = det.update(b)
@@ -154,3 +155,37 @@ def test_detection_sink_buffering_does_not_change_what_is_stored(
     assert len(each_call[0]["flight_id"]) >= 2
     for a, b in zip(each_call, buffered, strict=True):
         _assert_same(a, b)
+
+
+@pytest.mark.parametrize("every_s", [0.0, 60.0])
+def test_the_processing_cadence_does_not_change_the_results(
+    history: tuple[Columns, Columns, Columns], every_s: float
+) -> None:
+    """Positions wait per aircraft up to ``process_every_s`` before the detector runs on them
+    (live feeds: the cost is per call): at once or a minute later, the same flights and events."""
+    pos, flights, events = history
+    f2, e2 = _fed(_by_time(pos, 1.0), every_s=every_s)
+    _assert_same(flights, f2)
+    _assert_same(events, e2)
+
+
+def _first_update_with(pos: Columns, kind: str, every_s: float) -> int:
+    det = FlightDetector(DetectParams(process_every_s=every_s))
+    for i in range(len(pos["t"])):
+        _, events = det.update(take(pos, slice(i, i + 1)))
+        if kind in events["type"].tolist():
+            return i
+    raise AssertionError(f"no {kind} event")
+
+
+def test_an_emergency_is_not_held_back_by_the_cadence() -> None:
+    """The squawk 7700 spell of the synthetic flight: its event comes out of the same update,
+    position by position, whether the detector runs at once or once an hour (what alerts wait
+    for), while a take-off waits for the cadence."""
+    pos = _synthetic()
+    pos = take(pos, pos["icao24"] == pos["icao24"][np.flatnonzero(pos["squawk"] == 7700)[0]])
+    first_7700 = int(np.flatnonzero(pos["squawk"] == 7700)[0])
+    now = _first_update_with(pos, "emergency", 0.0)
+    assert first_7700 <= now < first_7700 + 10
+    assert _first_update_with(pos, "emergency", 3600.0) == now
+    assert _first_update_with(pos, "takeoff", 3600.0) > _first_update_with(pos, "takeoff", 0.0)

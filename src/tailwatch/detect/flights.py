@@ -187,6 +187,8 @@ class _Aircraft:
     ga_watermark: float = -math.inf
     last_jump_t: float = -math.inf
     rejected: dict[str, int] = field(default_factory=dict)
+    inbox: list[Columns] = field(default_factory=list)  # positions not processed yet
+    inbox_t: float = math.nan  # time of the oldest of them
 
     @property
     def buf(self) -> Columns:
@@ -236,20 +238,42 @@ class FlightDetector:
             finite = np.isfinite(cols["t"])
             if finite.any():
                 self.now = max(self.now, float(cols["t"][finite].max()))
+        urgent = _urgent_rows(cols)
         for s, e in zip(starts.tolist(), stops.tolist(), strict=True):
             icao = int(cols["icao24"][s])
             ac = self._aircraft.get(icao)
             if ac is None:
                 ac = self._aircraft[icao] = _Aircraft(icao)
-            self._process(ac, take(cols, slice(s, e)), final=False)
+            ac.inbox.append(take(cols, slice(s, e)))
+            if math.isnan(ac.inbox_t):
+                ac.inbox_t = float(np.nanmin(cols["t"][s:e])) if e > s else self.now
+            if urgent is not None and urgent[s:e].any():
+                self._drain(ac)
+        for ac in self._aircraft.values():  # each aircraft at most every process_every_s
+            if ac.inbox and self.now - ac.inbox_t >= self.p.process_every_s:
+                self._drain(ac)
         for icao, counts in (rejects or {}).items():
+            if (ac := self._aircraft.get(int(icao))) is not None:
+                self._drain(ac)
             self._implausible_counts(int(icao), counts)
         self._timeouts()
         return self._take()
 
+    def _drain(self, ac: _Aircraft) -> None:
+        """Process the positions waiting for ``ac`` (in one call: the detector's cost is
+        mostly per call and aircraft, and its results do not depend on the batching)."""
+        if not ac.inbox:
+            return
+        new = ac.inbox[0] if len(ac.inbox) == 1 else {
+            k: np.concatenate([b[k] for b in ac.inbox]) for k in ac.inbox[0]}
+        ac.inbox = []
+        ac.inbox_t = math.nan
+        self._process(ac, new, final=False)
+
     def flush(self) -> tuple[Columns, Columns]:
         """End of the history: decide everything, close every open flight."""
         for ac in list(self._aircraft.values()):
+            self._drain(ac)
             self._finalize(ac, close=True)
         return self._take()
 
@@ -1163,8 +1187,11 @@ class FlightDetector:
         p = self.p
         gone = []
         for icao, ac in self._aircraft.items():
+            if ac.inbox and self.now - float(ac.inbox[-1]["t"][-1]) > p.coverage_gap_s:
+                self._drain(ac)  # the last news of it are old: decide them now
             if not n_rows(ac.buf):
-                gone.append(icao)  # only tracker rejects, never a position
+                if not ac.inbox:
+                    gone.append(icao)  # only tracker rejects, never a position
                 continue
             silent = self.now - float(ac.buf["t"][-1])
             if silent > p.coverage_gap_s:
@@ -1178,6 +1205,21 @@ class FlightDetector:
         flights = sorted(self._out.values(), key=lambda f: (f.first_seen, f.icao))
         self._out = {}
         return _flight_columns(flights), self._events.take()
+
+
+_EMERGENCY_SQUAWKS = (7500, 7600, 7700)
+
+
+def _urgent_rows(cols: Columns) -> npt.NDArray[np.bool_] | None:
+    """Rows that must be processed at once (emergency squawk or status): their events are
+    what alerts wait for."""
+    out = None
+    if "squawk" in cols:
+        out = np.isin(np.asarray(cols["squawk"]), _EMERGENCY_SQUAWKS)
+    if "emergency" in cols:
+        em = np.asarray(cols["emergency"]) > 0
+        out = em if out is None else out | em
+    return out
 
 
 def _flight_columns(flights: list[_Flight]) -> Columns:

@@ -15,6 +15,12 @@ from dataclasses import dataclass
 class DetectParams:
     """Thresholds of :class:`~tailwatch.detect.flights.FlightDetector`."""
 
+    process_every_s: float = 10.0
+    """Live use: each aircraft's new positions are processed together once the oldest has
+    waited this long (data time), or at once when they carry an emergency squawk or status,
+    when the aircraft went silent, and at the end. The results do not depend on it; the cost
+    (mostly per aircraft and call) falls by this factor, events come up to this much later."""
+
     # --- ground / air state --------------------------------------------------------------
     speed_window_s: float = 10.0
     """Ground speed from positions: distance to the last position at least this old..."""
