@@ -1,5 +1,8 @@
-"""History store on real engines: a DuckDB file and ClickHouse in process (chdb), both in
-tmp_path. Every behaviour test runs on both engines; chdb tests skip when chdb is missing."""
+"""History store on real engines: a DuckDB file, ClickHouse in process (chdb), and ClickHouse
+over HTTP (the ``clickhouse://`` store, clickhouse-connect talking to chdb behind a loopback
+endpoint that speaks ClickHouse's HTTP interface: ``_chdb_http.py``), all in tmp_path. Every
+behaviour test runs on every engine; the ClickHouse ones skip when chdb (or clickhouse-connect)
+is missing."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from _chdb_http import ChdbHttpServer
 
 from tailwatch.core.errors import StoreError
 from tailwatch.core.schema import (
@@ -37,6 +41,7 @@ from tailwatch.store.ddl import clickhouse_columns, duckdb_columns
 from tailwatch.store.synthetic import synthetic_positions
 
 HAVE_CHDB = importlib.util.find_spec("chdb") is not None
+HAVE_HTTP = HAVE_CHDB and importlib.util.find_spec("clickhouse_connect") is not None
 REPO = Path(__file__).resolve().parents[2]
 
 ENGINES = [
@@ -47,12 +52,32 @@ ENGINES = [
             not HAVE_CHDB, reason="chdb is not installed (pip install -e '.[dev]' brings it)"
         ),
     ),
+    pytest.param(
+        "http",
+        marks=pytest.mark.skipif(
+            not HAVE_HTTP,
+            reason="chdb and clickhouse-connect are not installed (pip install -e '.[dev]')",
+        ),
+    ),
 ]
+#: The loopback ClickHouse HTTP endpoints of the running test, by data directory.
+_SERVERS: dict[Path, ChdbHttpServer] = {}
+
+
+@pytest.fixture(autouse=True)
+def _stop_http_servers() -> Iterator[None]:
+    yield
+    while _SERVERS:
+        _SERVERS.popitem()[1].__exit__()
 
 
 def _open(engine: str, tmp_path: Path) -> Store:
     if engine == "duckdb":
         return open_store(f"duckdb://{tmp_path / 'history.duckdb'}")
+    if engine == "http":
+        if tmp_path not in _SERVERS:
+            _SERVERS[tmp_path] = ChdbHttpServer(tmp_path / "http").__enter__()
+        return open_store(_SERVERS[tmp_path].url())
     return open_store(f"clickhouse+chdb://{tmp_path / 'chdb'}")
 
 
@@ -278,7 +303,7 @@ def test_live_tables_have_exactly_the_schema_columns(store: Store) -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_drift_is_repaired_or_refused_on_open(engine: str, tmp_path: Path) -> None:
     s = _open(engine, tmp_path)
-    ch = engine == "chdb"
+    ch = engine != "duckdb"
     prefix = "tailwatch." if ch else ""
     s.query(f"ALTER TABLE {prefix}flights DROP COLUMN itinerary_id")  # an older store
     s.close()
@@ -408,11 +433,11 @@ def test_thinning_keeps_turns_climbs_and_ground_changes(store: Store) -> None:
 # --- engines agree ------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not HAVE_CHDB, reason="chdb is not installed")
+@pytest.mark.skipif(not HAVE_HTTP, reason="chdb or clickhouse-connect is not installed")
 def test_engines_agree_on_dedupe_and_thinning(tmp_path: Path) -> None:
     cols = synthetic_positions(6, seed=21)
     results = []
-    for engine in ("duckdb", "chdb"):
+    for engine in ("duckdb", "chdb", "http"):
         s = _open(engine, tmp_path / engine)
         try:
             for b in _slices(cols, 3):
@@ -423,8 +448,9 @@ def test_engines_agree_on_dedupe_and_thinning(tmp_path: Path) -> None:
             results.append((kept["icao24"], kept["t"]))
         finally:
             s.close()
-    assert np.array_equal(results[0][0], results[1][0])
-    assert np.array_equal(results[0][1], results[1][1])
+    for icao24, t in results[1:]:
+        assert np.array_equal(results[0][0], icao24)
+        assert np.array_equal(results[0][1], t)
     assert results[0][0].size < cols["t"].size // 3
 
 

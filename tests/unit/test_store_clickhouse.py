@@ -2,12 +2,13 @@
 
 No ClickHouse server can be installed here (Debian bookworm's clickhouse-server is 18.16, from
 2018: clickhouse-connect cannot talk to it, and it has no DateTime64, column codecs or Arrow
-format; PyPI has no package that ships a server binary). So the clickhouse-connect code path —
-``ConnectBackend``: ``command`` with bound parameters, ``query_arrow``, ``insert_arrow`` into a
-session's temporary table — runs here on a clickhouse-connect client whose transport is chdb
-(``clickhouse_connect.get_client(dsn="chdb://…")``); only the HTTP transport itself is not
-exercised. ``test_real_server_over_http`` runs the same checks on a real server when
+format; PyPI has no package that ships a server binary). So the clickhouse:// store runs over
+HTTP against the ClickHouse engine in process (chdb) behind a loopback endpoint that speaks
+ClickHouse's HTTP interface (``_chdb_http.py``): the same SQL, requests, formats and errors a
+server gets, on the same engine. ``test_store_over_http`` runs on a real server instead when
 TAILWATCH_TEST_CLICKHOUSE_URL names one (for example clickhouse://127.0.0.1:8123/tw_test).
+``test_clickhouse_connect_client_path`` runs ``ConnectBackend`` on clickhouse-connect's own chdb
+transport (``get_client(dsn="chdb://…")``), without HTTP.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _chdb_http import ChdbHttpServer
 
 from tailwatch.core.errors import StoreError
 from tailwatch.core.schema import TABLES
@@ -94,21 +96,42 @@ def test_unreachable_server_is_a_store_error() -> None:
         open_store("clickhouse://127.0.0.1:1/tw")  # nothing listens on port 1
 
 
-@pytest.mark.skipif(
-    not SERVER_URL,
-    reason=(
-        "no ClickHouse server: set TAILWATCH_TEST_CLICKHOUSE_URL=clickhouse://host:8123/db "
-        "(none is installable here: Debian bookworm ships 18.16, too old for clickhouse-connect, "
-        "DateTime64, codecs and Arrow)"
-    ),
-)
-def test_real_server_over_http() -> None:
-    store = open_store(SERVER_URL)
+@pytest.fixture
+def http_url(tmp_path: Path) -> Iterator[str]:
+    """TAILWATCH_TEST_CLICKHOUSE_URL's server, else chdb behind the loopback HTTP endpoint."""
+    if SERVER_URL:
+        yield SERVER_URL
+        return
+    if not HAVE_CONNECT:
+        pytest.skip(
+            "clickhouse-connect and chdb are not installed (pip install -e '.[dev]' brings them)"
+        )
+    with ChdbHttpServer(tmp_path / "http") as server:
+        yield server.url("tw_http")
+
+
+def test_store_over_http(http_url: str) -> None:
+    store = open_store(http_url)
     try:
         assert isinstance(store, ClickHouseStore)
         for table in TABLES:
             store.query(f"TRUNCATE TABLE IF EXISTS {store.database}.{table}")
         store.query(f"TRUNCATE TABLE IF EXISTS {store.database}.ingest_resume")
         _exercise(store)
+        for table in TABLES:
+            assert store.live_columns(table) == clickhouse_columns(table)
+    finally:
+        store.close()
+
+
+def test_server_errors_over_http_are_store_errors(http_url: str) -> None:
+    store = open_store(http_url)
+    try:
+        assert isinstance(store, ClickHouseStore)
+        with pytest.raises(StoreError, match="UNKNOWN_TABLE"):
+            store.query(f"SELECT * FROM {store.database}.no_such_table")
+        with pytest.raises(StoreError, match="SYNTAX_ERROR"):
+            store.query("SELEC 1")
+        assert store.query("SELECT {n:UInt8} + 1 AS n", {"n": 41}).to_pylist() == [{"n": 42}]
     finally:
         store.close()

@@ -141,11 +141,16 @@ class ConnectBackend:
             raise StoreError(f"ClickHouse: {exc}") from exc
 
     def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        # raw: a statement without a result (ALTER, TRUNCATE…) answers with an empty body,
+        # which the client's query_arrow cannot read as an Arrow file
         try:
-            out = self._client.query_arrow(sql, parameters=dict(params) if params else None)
+            raw = self._client.raw_query(
+                sql, parameters=dict(params) if params else None,
+                settings={"output_format_arrow_string_as_string": 1}, fmt="Arrow",
+            )
+            return pa.ipc.open_file(pa.py_buffer(raw)).read_all() if raw else pa.table({})
         except Exception as exc:
             raise StoreError(f"ClickHouse: {exc}") from exc
-        return out if isinstance(out, pa.Table) else pa.table({})
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         try:
