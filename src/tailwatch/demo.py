@@ -123,11 +123,14 @@ class Demo:
 
     # --- sinks ---------------------------------------------------------------------------------
     def _positions(self, positions: PositionBatch) -> None:
-        self.store.write("positions", positions.columns)
-        self.identities.learn(positions)
-        self.detector.military = frozenset(self.identities.military())
-        flights, events = self.detector.update(positions)
+        if len(positions):
+            self.store.write("positions", positions.columns)
+            self.identities.learn(positions)
+            self.detector.military = frozenset(self.identities.military())
+        flights, events = self.detector.update(positions, rejects=positions.rejects)
         self._emit(flights, events)
+
+    _positions.takes_rejects = True  # type: ignore[attr-defined]  # also batches of rejects only
 
     def _emit(self, flights: dict[str, np.ndarray], events: dict[str, np.ndarray]) -> None:
         if flights and len(flights.get("flight_id", ())):

@@ -3,7 +3,10 @@
 Two entry points: :meth:`Pipeline.process` for raw frames (decode, then the tracker) and
 :meth:`Pipeline.process_states` for decoded state vectors (SBS records, readsb JSON, OpenSky,
 aggregators), which go straight to the tracker. Either way the sinks only get positions the
-tracker accepted, and the live snapshot shows every source.
+tracker accepted, and the live snapshot shows every source. Each batch also carries, in
+``PositionBatch.rejects``, the implausible positions the tracker rejected meanwhile (per
+address and reason): a sink that sets ``takes_rejects = True`` (the flight detector's) gets
+a batch with rejects even when it has no positions; the other sinks only non-empty batches.
 
 Nothing here decodes or tracks by itself: it calls the stages with whole batches and keeps the
 counters that prove nothing was lost (frames in = accepted + rejects, at every stage).
@@ -28,7 +31,10 @@ TICKS_PER_S = 12_000_000
 
 
 class PositionSink(Protocol):
-    """What the pipeline hands positions to (the store, the flight detector, a test)."""
+    """What the pipeline hands positions to (the store, the flight detector, a test).
+
+    Called with every non-empty batch; a sink with a true ``takes_rejects`` attribute is also
+    called with batches that carry only ``rejects``."""
 
     def __call__(self, positions: PositionBatch) -> None: ...
 
@@ -98,7 +104,8 @@ class Pipeline:
         self, fb: FrameBatch, *, wall_time: float | None = None,
         n_receivers: npt.NDArray[np.uint8] | None = None,
     ) -> PositionBatch:
-        """Decode and track one batch of frames; hand accepted positions to the sinks.
+        """Decode and track one batch of frames; hand accepted positions (and the
+        implausible ones' counts, ``PositionBatch.rejects``) to the sinks.
         ``n_receivers`` (one per frame, from :class:`~tailwatch.ingest.dedup.Dedup`) is how
         many receivers heard each frame; it becomes the positions' ``receivers``."""
         self.stamp_times(fb, self.clock() if wall_time is None else wall_time)
@@ -119,7 +126,7 @@ class Pipeline:
         self, columns: Mapping[str, npt.ArrayLike], source: str | None = None
     ) -> PositionBatch:
         """Track decoded state vectors (see :meth:`Tracker.update_states`); hand the accepted
-        positions to the sinks."""
+        positions (and ``rejects``, as :meth:`process`) to the sinks."""
         self.stats.states += len(np.asarray(columns["t"]))
         positions = self.tracker.update_states(columns, source)
         self._emit(positions)
@@ -127,9 +134,14 @@ class Pipeline:
 
     def _emit(self, positions: PositionBatch) -> None:
         self.stats.positions += len(positions)
+        positions.rejects = self.tracker.take_position_rejects() or None
         if len(positions):
             for sink in self.sinks:
                 sink(positions)
+        elif positions.rejects:
+            for sink in self.sinks:
+                if getattr(sink, "takes_rejects", False):
+                    sink(positions)
         if self.on_snapshot is not None:  # the live view, at most once per snapshot_every_s
             now = time.monotonic()
             if now - self._last_snapshot >= self.snapshot_every_s:

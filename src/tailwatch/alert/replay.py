@@ -80,6 +80,9 @@ class _DetectorAdapter:
             raise TypeError(f"{self.name} has no update method")
 
     def feed(self, positions: Any) -> dict[str, np.ndarray] | None:
+        rejects = getattr(positions, "rejects", None)  # the tracker's, per aircraft
+        if rejects:
+            return _event_columns(self.det.update(positions, rejects=rejects))
         return _event_columns(self.det.update(positions))
 
     def finish(self) -> dict[str, np.ndarray] | None:
@@ -131,11 +134,10 @@ def replay_frames(
     for fb in read_frames(path, fmt, batch_size):  # type: ignore[arg-type]
         positions = pipeline.process(fb)
         res.frames += len(fb)
-        if not len(positions):
-            continue
-        res.positions += len(positions)
-        emit(engine.evaluate_positions(positions, identities))
-        if det is not None:
+        if len(positions):
+            res.positions += len(positions)
+            emit(engine.evaluate_positions(positions, identities))
+        if det is not None and (len(positions) or positions.rejects):
             events(det.feed(positions))
     if det is not None:
         events(det.finish())

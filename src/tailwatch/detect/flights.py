@@ -274,6 +274,10 @@ class FlightDetector:
         """End of the history: decide everything, close every open flight."""
         for ac in list(self._aircraft.values()):
             self._drain(ac)
+            if ac.rejected:  # counts held back by implausible_every_s: the history ends
+                pending, ac.rejected = ac.rejected, {}
+                ac.last_jump_t = -math.inf
+                self._implausible_counts(ac.icao, pending)
             self._finalize(ac, close=True)
         return self._take()
 
@@ -1190,8 +1194,10 @@ class FlightDetector:
             if ac.inbox and self.now - float(ac.inbox[-1]["t"][-1]) > p.coverage_gap_s:
                 self._drain(ac)  # the last news of it are old: decide them now
             if not n_rows(ac.buf):
-                if not ac.inbox:
-                    gone.append(icao)  # only tracker rejects, never a position
+                if not ac.inbox and not ac.rejected and not (
+                        self.now - ac.last_jump_t < p.implausible_every_s):
+                    gone.append(icao)  # only tracker rejects, never a position (kept while
+                    # its rate limit runs, so that it is not reported at every call)
                 continue
             silent = self.now - float(ac.buf["t"][-1])
             if silent > p.coverage_gap_s:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from tailwatch.core.rejects import Rejects
-from tailwatch.core.schema import AIRCRAFT_FIELDS, empty_columns
+from tailwatch.core.schema import AIRCRAFT_FIELDS, POSITION_FIELDS, empty_columns
 from tailwatch.store.base import Store, to_columns
 
 __all__ = [
@@ -230,7 +230,15 @@ class DetectionSink:
     the detector's cost is mostly per aircraft and call, so a replay at full speed calls it a
     few times instead of once per pipeline batch, while a live feed adds at most
     ``max_delay_s`` to the events' delay. The flights and events do not depend on how the
-    positions are batched (tests/unit/test_detect_batching.py)."""
+    positions are batched (tests/unit/test_detect_batching.py).
+
+    The positions the tracker rejected as implausible (``PositionBatch.rejects``, set by the
+    pipeline, also on batches without positions: ``takes_rejects``) are added up over the
+    waiting batches and passed with them as ``FlightDetector.update(..., rejects=...)``
+    (``implausible_position`` events: these, unlike the rest, are timed by the detector calls,
+    at the aircraft's last position then)."""
+
+    takes_rejects = True
 
     def __init__(
         self,
@@ -263,6 +271,7 @@ class DetectionSink:
         self._waiting: list[Mapping[str, np.ndarray]] = []
         self._waiting_rows = 0
         self._waiting_since = 0.0
+        self._rejects: dict[int, dict[str, int]] = {}
 
     @property
     def flights(self) -> int:
@@ -275,28 +284,43 @@ class DetectionSink:
     def __call__(self, positions: Any) -> None:
         cols = positions.columns if hasattr(positions, "columns") else positions
         n = int(np.asarray(cols["t"]).shape[0])
-        if n == 0:
+        rejects = getattr(positions, "rejects", None)
+        if n == 0 and not rejects:
             return
-        if not self._waiting:
+        if not self._waiting and not self._rejects:
             self._waiting_since = time.monotonic()
-        self._waiting.append({k: np.asarray(v) for k, v in cols.items()})
-        self._waiting_rows += n
+        if n:
+            self._waiting.append({k: np.asarray(v) for k, v in cols.items()})
+            self._waiting_rows += n
+        if rejects:
+            self._add_rejects(rejects)
         if (self._waiting_rows >= self.batch_rows
                 or time.monotonic() - self._waiting_since >= self.max_delay_s):
             self._detect()
         if time.monotonic() - self._last_aircraft >= self.aircraft_every_s:
             self._flush_aircraft()
 
+    def _add_rejects(self, rejects: Mapping[int, Mapping[str, int]]) -> None:
+        for icao, counts in rejects.items():
+            mine = self._rejects.setdefault(int(icao), {})
+            for reason, c in counts.items():
+                mine[reason] = mine.get(reason, 0) + int(c)
+
     def _detect(self) -> None:
-        """Hand the waiting positions to the detector in one call."""
+        """Hand the waiting positions and rejects to the detector in one call."""
+        if not self._waiting and not self._rejects:
+            return
+        rejects, self._rejects = self._rejects or None, {}
         if not self._waiting:
+            self._emit(self.detector.update(empty_columns(POSITION_FIELDS, 0),
+                                            rejects=rejects))
             return
         parts, self._waiting, self._waiting_rows = self._waiting, [], 0
         names = [k for k in parts[0] if all(k in p for p in parts)]
         cols = (dict(parts[0]) if len(parts) == 1
                 else {k: np.concatenate([p[k] for p in parts]) for k in names})
         self._learn_military(np.asarray(cols["icao24"], np.uint32))
-        self._emit(self.detector.update(cols))
+        self._emit(self.detector.update(cols, rejects=rejects))
         self._seen.add(cols)
 
     def _learn_military(self, icao24: npt.NDArray[np.uint32]) -> None:

@@ -2,7 +2,9 @@
 
 State is a struct of arrays indexed by slot (one slot per address ever seen, found through an
 open-addressing hash table): a float64 matrix ``sf`` (values and the time each was updated), an
-int64 matrix ``si`` (codes and the source each came from) and a callsign matrix.
+int64 matrix ``si`` (codes and the source each came from), a callsign matrix, and an int32
+matrix ``rj`` counting each aircraft's implausible positions by reason (``R_*``) until the
+tracker takes them.
 
 Sources are ranked as readsb ranks them (lower is better): ADS-B with an ICAO address, ADS-B
 from a non-transponder device, ADS-R, TIS-B, MLAT, decoded feeds (SBS/JSON), Mode S, then the
@@ -92,6 +94,13 @@ N_SI = 34
  C_STATES, C_STATE_NO_TIME, C_STATE_NO_POSITION, C_STATE_POSITIONS, C_STATE_BAD_POSITION,
  C_STATE_NOT_NEWER, C_STATE_OUTRANKED, C_STATE_RANGE, C_STATE_SPEED) = range(22)
 N_COUNTERS = 22
+# Per-aircraft counts of the rejects that say a position was implausible (columns of the
+# int32 matrix ``rj``, one row per slot; index → name in tracker.IMPLAUSIBLE_REJECTS). The
+# other position rejects (no CPR pair, a pair across a zone boundary, no surface reference,
+# a state vector older or outranked) are normal and stay in the global counters only.
+(R_SPEED, R_RANGE, R_SURFACE_IN_AIR, R_STATE_BAD_POSITION, R_STATE_RANGE,
+ R_STATE_SPEED) = range(6)
+N_REJ = 6
 
 # Output columns of accepted positions (float matrix rows / int matrix rows).
 (OF_T, OF_LAT, OF_LON, OF_ALT, OF_GEOM, OF_GS, OF_TRK, OF_VR) = range(8)
@@ -313,6 +322,7 @@ def track_messages(
     ap_lat: npt.NDArray[np.float64], ap_lon: npt.NDArray[np.float64],
     # outputs
     of: npt.NDArray[np.float64], oi: npt.NDArray[np.int64], counters: npt.NDArray[np.int64],
+    rj: npt.NDArray[np.int32],
 ) -> int:
     """Process every message; return the number of positions written to ``of``/``oi``.
     The caller guarantees capacity: free slots ≥ len(messages), table load < 0.5."""
@@ -470,9 +480,11 @@ def track_messages(
         if (max_range_nm > 0 and not math.isnan(rlat)
                 and distance_nm(lat, lon, rlat, rlon) > max_range_nm):
             counters[C_RANGE] += 1
+            rj[s, R_RANGE] += 1
             continue
         if surf == 1 and _fresh(sf, s, SF_TALT, t) and sf[s, SF_ALT] > 5000.0:
             counters[C_SURFACE_IN_AIR] += 1
+            rj[s, R_SURFACE_IN_AIR] += 1
             continue
         tpos = sf[s, SF_TPOS]
         if not math.isnan(tpos):
@@ -497,6 +509,7 @@ def track_messages(
                                                    np.int64(cpr_odd[m]), surf, allowed)
                     if not (is_global and ok):
                         counters[C_SPEED] += 1
+                        rj[s, R_SPEED] += 1
                         continue
                     is_global = False
         if is_global:
@@ -608,10 +621,11 @@ def _state_velocity(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: i
 def _state_position_check(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int,
                           t: float, rank: int, lat: float, lon: float, surf: bool,
                           rlat: float, rlon: float, max_range_nm: float,
-                          counters: npt.NDArray[np.int64]) -> bool:
+                          counters: npt.NDArray[np.int64], rj: npt.NDArray[np.int32]) -> bool:
     """May this decoded position become the aircraft's position? Counts the reason if not."""
     if not (abs(lat) <= 90.0 and abs(lon) <= 180.0):
         counters[C_STATE_BAD_POSITION] += 1
+        rj[s, R_STATE_BAD_POSITION] += 1
         return False
     tpos = sf[s, SF_TPOS]
     if not math.isnan(tpos) and not t > tpos:
@@ -623,6 +637,7 @@ def _state_position_check(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64]
     if (max_range_nm > 0 and not math.isnan(rlat)
             and distance_nm(lat, lon, rlat, rlon) > max_range_nm):
         counters[C_STATE_RANGE] += 1
+        rj[s, R_STATE_RANGE] += 1
         return False
     if math.isnan(tpos):
         return True
@@ -641,6 +656,7 @@ def _state_position_check(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64]
     sf[s, SF_CANDLON] = lon
     sf[s, SF_TCAND] = t
     counters[C_STATE_SPEED] += 1
+    rj[s, R_STATE_SPEED] += 1
     return False
 
 
@@ -660,6 +676,7 @@ def track_states(
     receiver: npt.NDArray[np.uint16], n_rx: npt.NDArray[np.uint8],
     rx_lat: npt.NDArray[np.float64], rx_lon: npt.NDArray[np.float64], max_range_nm: float,
     of: npt.NDArray[np.float64], oi: npt.NDArray[np.int64], counters: npt.NDArray[np.int64],
+    rj: npt.NDArray[np.int32],
 ) -> int:
     """Merge decoded state vectors (SBS records, readsb JSON, OpenSky, aggregators) into the
     live table under the same per-field ranking as messages; rows with a position pass the
@@ -688,7 +705,7 @@ def track_states(
         rlon = rx_lon[rxi] if rxi < rx_lon.shape[0] else math.nan
         surf = ground_in[m] == 1 or (ground_in[m] < 0 and si[s, SI_GROUND] == 1)
         ok = _state_position_check(sf, si, s, t, rank, lat, lon, surf, rlat, rlon,
-                                   max_range_nm, counters)
+                                   max_range_nm, counters, rj)
         # the speed check used the previous velocity; now the vector's own
         _state_velocity(sf, si, s, t, rank, gs_in[m], trk_in[m], vr_in[m])
         if not ok:

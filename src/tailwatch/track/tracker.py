@@ -32,6 +32,13 @@ POSITION_REJECTS = ("cpr_global_fail", "speed", "range", "surface_in_air",
 STATE_REJECTS = ("state_no_time",)
 STATE_POSITION_REJECTS = ("state_bad_position", "state_not_newer", "state_outranked",
                           "state_range", "state_speed")
+# The rejects that say a position was implausible, also counted per aircraft (kernel ``R_*``
+# order) for Tracker.take_position_rejects; the other position rejects are normal (no CPR
+# pair yet, a pair across a zone boundary, a state vector older or outranked).
+IMPLAUSIBLE_REJECTS = ("speed", "range", "surface_in_air", "state_bad_position",
+                       "state_range", "state_speed")
+assert len(IMPLAUSIBLE_REJECTS) == k_.N_REJ
+_IMPLAUSIBLE_COUNTERS = np.array([COUNTER_NAMES.index(x) for x in IMPLAUSIBLE_REJECTS])
 
 # Source rank (kernel) → index into SOURCE_LABELS.
 _RANK_TO_SOURCE = np.array(
@@ -62,9 +69,12 @@ def _source_labels(rank: np.ndarray, label: np.ndarray) -> np.ndarray:
 @dataclass(slots=True)
 class PositionBatch:
     """Every accepted position with the aircraft's state at that moment
-    (columns of core.schema.POSITION_FIELDS)."""
+    (columns of core.schema.POSITION_FIELDS). ``rejects``: when the pipeline sets it, the
+    implausible positions the tracker rejected while producing this batch, per address and
+    reason (:meth:`Tracker.take_position_rejects`); a batch may carry rejects and no rows."""
 
     columns: dict[str, np.ndarray]
+    rejects: dict[int, dict[str, int]] | None = None
 
     def __len__(self) -> int:
         return int(self.columns["t"].shape[0])
@@ -118,6 +128,8 @@ class Tracker:
         self._sf = np.empty((0, k_.N_SF), dtype=np.float64)
         self._si = np.empty((0, k_.N_SI), dtype=np.int64)
         self._cs = np.empty((0, 8), dtype=np.uint8)
+        self._rj = np.empty((0, k_.N_REJ), dtype=np.int32)
+        self._rj_taken = 0  # sum of the IMPLAUSIBLE_REJECTS counters at the last take
         self._keys = np.full(16, k_.EMPTY, dtype=np.uint32)
         self._vals = np.zeros(16, dtype=np.int64)
         self._grow_slots(capacity)
@@ -141,8 +153,9 @@ class Tracker:
         si[:, [k_.SI_SRC_POS, k_.SI_SRC_ALT, k_.SI_SRC_VEL, k_.SI_SRC_CS, k_.SI_SRC_GND,
                k_.SI_BEST_SRC, k_.SI_SRC_SQ, k_.SI_SRC_VR, k_.SI_SRC_GEOM]] = 99
         cs = np.zeros((new, 8), dtype=np.uint8)
-        sf[:cap], si[:cap], cs[:cap] = self._sf, self._si, self._cs
-        self._sf, self._si, self._cs = sf, si, cs
+        rj = np.zeros((new, k_.N_REJ), dtype=np.int32)
+        sf[:cap], si[:cap], cs[:cap], rj[:cap] = self._sf, self._si, self._cs, self._rj
+        self._sf, self._si, self._cs, self._rj = sf, si, cs, rj
 
     def _rehash(self, need: int) -> None:
         size = 16
@@ -199,7 +212,7 @@ class Tracker:
             cols["emergency"], cols["selected_altitude_ft"], cols["baro_setting_hpa"],
             cols["nav_modes"], cols["roll_deg"], rx, nrx,
             self._rx_lat, self._rx_lon, self.max_range_nm, g[0], g[1], g[2], g[3],
-            of, oi, self.counters,
+            of, oi, self.counters, self._rj,
         )
         return self._positions(of[:, :npos], oi[:, :npos])
 
@@ -238,7 +251,7 @@ class Tracker:
             c["track_deg"], c["vrate_fpm"], c["on_ground"],
             np.ascontiguousarray(c["callsign"]).view(np.uint8).reshape(m, 8), c["squawk"],
             c["nic"], c["nacp"], c["emergency"], c["receiver"], c["receivers"],
-            self._rx_lat, self._rx_lon, self.max_range_nm, of, oi, self.counters,
+            self._rx_lat, self._rx_lon, self.max_range_nm, of, oi, self.counters, self._rj,
         )
         return self._positions(of[:, :npos], oi[:, :npos], from_states=True)
 
@@ -265,6 +278,22 @@ class Tracker:
                           else _RANK_TO_SOURCE[oi[k_.OI_SRC]])
         cols["receivers"] = oi[k_.OI_RX].astype(np.uint8)
         return PositionBatch(cols)
+
+    def take_position_rejects(self) -> dict[int, dict[str, int]]:
+        """Implausible positions rejected since the last call (reasons of
+        :data:`IMPLAUSIBLE_REJECTS`), per address (as in ``PositionBatch.icao24``) and reason,
+        for the aircraft that have any; their counts start again from zero."""
+        taken = int(self.counters[_IMPLAUSIBLE_COUNTERS].sum())
+        if taken == self._rj_taken:  # nothing new: no scan of the table
+            return {}
+        self._rj_taken = taken
+        n = int(self._n[0])
+        rows = np.flatnonzero(self._rj[:n].any(axis=1))
+        counts = self._rj[rows].tolist()
+        self._rj[rows] = 0
+        keys = self._si[rows, k_.SI_KEY].tolist()
+        return {key: {name: c for name, c in zip(IMPLAUSIBLE_REJECTS, row, strict=True) if c}
+                for key, row in zip(keys, counts, strict=True)}
 
     # --- live table -----------------------------------------------------------------------------
     def expire(self, now: float, max_age_s: float = 300.0) -> int:
