@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from _chdb_http import ChdbHttpServer
 
@@ -133,5 +134,26 @@ def test_server_errors_over_http_are_store_errors(http_url: str) -> None:
         with pytest.raises(StoreError, match="SYNTAX_ERROR"):
             store.query("SELEC 1")
         assert store.query("SELECT {n:UInt8} + 1 AS n", {"n": 41}).to_pylist() == [{"n": 42}]
+    finally:
+        store.close()
+
+
+def test_a_server_profile_that_locks_the_string_setting_still_answers_strings(
+    http_url: str,
+) -> None:
+    """A read-only user profile (``readonly``) forbids changing
+    ``output_format_arrow_string_as_string``: the store does not send it (the server would
+    refuse every query) and turns the binary String columns into strings itself."""
+    from clickhouse_connect.driver.models import SettingDef
+
+    store = open_store(http_url)
+    try:
+        assert isinstance(store, ClickHouseStore)
+        client = store._db._client  # type: ignore[attr-defined]
+        key = "output_format_arrow_string_as_string"
+        client.server_settings[key] = SettingDef(key, "0", 1)  # as such a profile reports it
+        out = store.query("SELECT 'abc' AS s, toFixedString('xy', 2) AS f, 7 AS n")
+        assert out.schema.field("s").type == pa.string()
+        assert out.to_pylist()[0]["s"] == "abc" and out.to_pylist()[0]["n"] == 7
     finally:
         store.close()

@@ -128,6 +128,19 @@ class ChdbBackend:
         self._session.close()
 
 
+_ARROW_STRINGS = "output_format_arrow_string_as_string"
+
+
+def _strings(table: pa.Table) -> pa.Table:
+    """String columns that came as Arrow binary (without ``output_format_arrow_string_as_
+    string``) as strings, as they come with it; FixedString stays fixed-size binary."""
+    fields = [pa.field(f.name, pa.string(), f.nullable)
+              if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) else f
+              for f in table.schema]
+    return table if all(a.equals(b) for a, b in zip(fields, table.schema, strict=True)) \
+        else table.cast(pa.schema(fields))
+
+
 class ConnectBackend:
     """A clickhouse-connect client: a server over HTTP(S) (or any client it can make)."""
 
@@ -146,11 +159,18 @@ class ConnectBackend:
         try:
             raw = self._client.raw_query(
                 sql, parameters=dict(params) if params else None,
-                settings={"output_format_arrow_string_as_string": 1}, fmt="Arrow",
+                settings=self._string_setting(), fmt="Arrow",
             )
-            return pa.ipc.open_file(pa.py_buffer(raw)).read_all() if raw else pa.table({})
+            return _strings(pa.ipc.open_file(pa.py_buffer(raw)).read_all()) if raw else \
+                pa.table({})
         except Exception as exc:
             raise StoreError(f"ClickHouse: {exc}") from exc
+
+    def _string_setting(self) -> dict[str, int]:
+        """Ask for String columns as Arrow strings, unless the server's profile makes the
+        setting read-only (it would refuse the query): then :func:`_strings` does it here."""
+        known = getattr(self._client, "server_settings", {}).get(_ARROW_STRINGS)
+        return {} if known is not None and known.readonly else {_ARROW_STRINGS: 1}
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         try:
