@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,11 +34,8 @@ from tailwatch.core.errors import StoreError
 from tailwatch.core.rejects import Rejects
 from tailwatch.core.schema import TABLES
 from tailwatch.store.base import (
-    Box,
     Columns,
     ResumeToken,
-    TimeLike,
-    conform,
     storage_batch,
 )
 from tailwatch.store.ddl import (
@@ -51,10 +48,8 @@ from tailwatch.store.ddl import (
 )
 from tailwatch.store.sql import (
     Dialect,
-    events_sql,
+    HistoryQueries,
     iso_utc,
-    positions_sql,
-    seen_sql,
     thin_drop_sql,
 )
 
@@ -191,7 +186,7 @@ class ConnectBackend:
         self._client.close()
 
 
-class ClickHouseStore:
+class ClickHouseStore(HistoryQueries):
     """The history store in a ClickHouse database (``tailwatch`` unless named)."""
 
     engine = "clickhouse"
@@ -362,47 +357,6 @@ class ClickHouseStore:
         ``self.database`` (``tailwatch`` by default): ``SELECT … FROM tailwatch.positions``."""
         with self._lock:
             return self._db.query_arrow(sql, params)
-
-    def positions(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        box: Box | None = None,
-    ) -> pa.Table:
-        sql = positions_sql(self.dialect, icao24, since, until, box)
-        return conform("positions", self.query(sql))
-
-    def aircraft(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> pa.Table:
-        return conform(
-            "aircraft", self.query(seen_sql("aircraft", self.dialect, icao24, since, until))
-        )
-
-    def flights(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> pa.Table:
-        return conform(
-            "flights", self.query(seen_sql("flights", self.dialect, icao24, since, until))
-        )
-
-    def events(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        type: str | Iterable[str] | None = None,
-        airport: str | None = None,
-    ) -> pa.Table:
-        sql = events_sql(self.dialect, icao24, since, until, type, airport)
-        return conform("events", self.query(sql))
 
     # --- retention --------------------------------------------------------------------------
 

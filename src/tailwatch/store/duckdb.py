@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,8 @@ from tailwatch.core.errors import StoreError
 from tailwatch.core.rejects import Rejects
 from tailwatch.core.schema import TABLES
 from tailwatch.store.base import (
-    Box,
     Columns,
     ResumeToken,
-    TimeLike,
-    conform,
     storage_batch,
 )
 from tailwatch.store.ddl import (
@@ -39,10 +36,8 @@ from tailwatch.store.ddl import (
 )
 from tailwatch.store.sql import (
     Dialect,
-    events_sql,
+    HistoryQueries,
     iso_utc,
-    positions_sql,
-    seen_sql,
     thin_drop_sql,
 )
 
@@ -75,10 +70,11 @@ def _arrow(rel: Any) -> pa.Table:
     raise StoreError("this DuckDB version cannot return Arrow tables")
 
 
-class DuckDBStore:
+class DuckDBStore(HistoryQueries):
     """The history store in one DuckDB file (or ``:memory:``)."""
 
     engine = "duckdb"
+    dialect = DIALECT
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -241,43 +237,6 @@ class DuckDBStore:
                 return pa.table({}) if rel is None else _arrow(rel)
             except duckdb.Error as exc:
                 raise StoreError(f"query failed: {exc}") from exc
-
-    def positions(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        box: Box | None = None,
-    ) -> pa.Table:
-        return conform("positions", self.query(positions_sql(DIALECT, icao24, since, until, box)))
-
-    def aircraft(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> pa.Table:
-        return conform("aircraft", self.query(seen_sql("aircraft", DIALECT, icao24, since, until)))
-
-    def flights(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-    ) -> pa.Table:
-        return conform("flights", self.query(seen_sql("flights", DIALECT, icao24, since, until)))
-
-    def events(
-        self,
-        icao24: str | int | Iterable[str | int] | None = None,
-        since: TimeLike | None = None,
-        until: TimeLike | None = None,
-        type: str | Iterable[str] | None = None,
-        airport: str | None = None,
-    ) -> pa.Table:
-        return conform(
-            "events", self.query(events_sql(DIALECT, icao24, since, until, type, airport))
-        )
 
     # --- retention --------------------------------------------------------------------------
 

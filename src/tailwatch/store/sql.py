@@ -7,15 +7,18 @@ pasted in unchecked: addresses, codes and boxes are validated, numbers go throug
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
 
 from tailwatch.core.schema import TABLES
 from tailwatch.store.base import (
     Box,
     TimeLike,
     box_condition,
+    conform,
     icao_list,
     seconds,
     sql_strings,
@@ -144,3 +147,52 @@ def thin_drop_sql(d: Dialect, positions: str, cutoff_t: float, every_s: float) -
         ") AS x\n"
         "WHERE NOT (rn = 1 OR rn = cnt OR b <> pb OR g <> pg OR tr <> ptr OR al <> pal)"
     )
+
+
+class HistoryQueries:
+    """The Store protocol's read helpers (positions, aircraft, flights, events), written once
+    for both engines: each engine gives its ``dialect`` and its ``query``."""
+
+    dialect: Dialect
+
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
+        raise NotImplementedError
+
+    def positions(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        box: Box | None = None,
+    ) -> pa.Table:
+        sql = positions_sql(self.dialect, icao24, since, until, box)
+        return conform("positions", self.query(sql))
+
+    def aircraft(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> pa.Table:
+        sql = seen_sql("aircraft", self.dialect, icao24, since, until)
+        return conform("aircraft", self.query(sql))
+
+    def flights(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+    ) -> pa.Table:
+        return conform("flights", self.query(seen_sql("flights", self.dialect, icao24, since,
+                                                      until)))
+
+    def events(
+        self,
+        icao24: str | int | Iterable[str | int] | None = None,
+        since: TimeLike | None = None,
+        until: TimeLike | None = None,
+        type: str | Iterable[str] | None = None,
+        airport: str | None = None,
+    ) -> pa.Table:
+        sql = events_sql(self.dialect, icao24, since, until, type, airport)
+        return conform("events", self.query(sql))
