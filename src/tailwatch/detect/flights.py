@@ -1213,15 +1213,12 @@ class FlightDetector:
         return _flight_columns(flights), self._events.take()
 
 
-_EMERGENCY_SQUAWKS = (7500, 7600, 7700)
-
-
 def _urgent_rows(cols: Columns) -> npt.NDArray[np.bool_] | None:
     """Rows that must be processed at once (emergency squawk or status): their events are
     what alerts wait for."""
     out = None
     if "squawk" in cols:
-        out = np.isin(np.asarray(cols["squawk"]), _EMERGENCY_SQUAWKS)
+        out = np.isin(np.asarray(cols["squawk"]), list(ev.EMERGENCY_SQUAWKS))
     if "emergency" in cols:
         em = np.asarray(cols["emergency"]) > 0
         out = em if out is None else out | em
