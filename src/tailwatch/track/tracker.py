@@ -194,11 +194,7 @@ class Tracker:
         nrx = np.ones(m, np.uint8) if n_receivers is None else np.asarray(n_receivers, np.uint8)
         if order is not None and n_receivers is not None:
             nrx = nrx[order]
-        n = int(self._n[0])
-        self._grow_slots(n + m)
-        self._rehash(n + m)
-        of = np.empty((k_.N_OF, m), dtype=np.float64)
-        oi = np.empty((k_.N_OI, m), dtype=np.int64)
+        of, oi = self._room_for(m)
         g = self._grid
         npos = k_.track_messages(
             self._keys, self._vals, self._n, self._sf, self._si, self._cs,
@@ -239,11 +235,7 @@ class Tracker:
         label = c["source"].astype(np.int64)
         if m and (label.min() < 0 or label.max() >= len(SOURCE_LABELS)):
             raise ValueError("state vectors with an unknown source label")
-        n = int(self._n[0])
-        self._grow_slots(n + m)
-        self._rehash(n + m)
-        of = np.empty((k_.N_OF, m), dtype=np.float64)
-        oi = np.empty((k_.N_OI, m), dtype=np.int64)
+        of, oi = self._room_for(m)
         npos = k_.track_states(
             self._keys, self._vals, self._n, self._sf, self._si, self._cs,
             c["t"], c["icao24"] & np.uint32(0xFFFFFF), _RANK_BY_LABEL[label], label,
@@ -254,6 +246,15 @@ class Tracker:
             self._rx_lat, self._rx_lon, self.max_range_nm, of, oi, self.counters, self._rj,
         )
         return self._positions(of[:, :npos], oi[:, :npos], from_states=True)
+
+    def _room_for(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Table room for ``m`` more aircraft, and the kernels' output matrices for ``m``
+        rows (floats, integers)."""
+        n = int(self._n[0])
+        self._grow_slots(n + m)
+        self._rehash(n + m)
+        return (np.empty((k_.N_OF, m), dtype=np.float64),
+                np.empty((k_.N_OI, m), dtype=np.int64))
 
     def _positions(self, of: np.ndarray, oi: np.ndarray, *,
                    from_states: bool = False) -> PositionBatch:
