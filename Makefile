@@ -8,7 +8,7 @@ PIP_FLAGS ?= --disable-pip-version-check -q
 
 PEERS := $(VENV)/.peers
 
-.PHONY: demo test lint typecheck bench clean venv peers web
+.PHONY: demo test lint typecheck bench clean venv peers web screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: $(STAMP) $(PEERS)
 # the built assets are committed, so a fresh clone does not need this).
 web: $(STAMP)
 	$(BIN)/python -m tailwatch.serve.build_web
+
+# Refresh the web map's pictures in docs/screenshots/ (the browser tests, told where to write;
+# a plain `make test` writes its screenshots to a temporary folder and changes no tracked file).
+screenshots: $(STAMP) $(PEERS)
+	TAILWATCH_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -m peer tests/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,9 @@
 
 Run with ``pytest -m peer tests/browser``. Set-up: ``apt-get install -y chromium`` and
 ``pip install playwright`` (no ``playwright install``: the system Chromium is used). The test
-fails, with the reason, when either is missing. Screenshots go to docs/screenshots/.
+fails, with the reason, when either is missing. Screenshots go to a temporary folder, or to
+$TAILWATCH_SCREENSHOTS when set (``make screenshots`` sets it to docs/screenshots/): running
+the tests never changes a tracked file.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from tailwatch.store import open_store
 pytestmark = pytest.mark.peer
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("TAILWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -75,6 +76,7 @@ def server() -> Iterator[dict[str, Any]]:
 
 def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
     sync_playwright = _require_browser()
+    SHOTS = Path(os.environ.get("TAILWATCH_SCREENSHOTS") or tmp_path / "shots")
     SHOTS.mkdir(parents=True, exist_ok=True)
     requests: list[str] = []
     problems: list[str] = []
