@@ -1,20 +1,109 @@
 """What runs beside a live or replayed pipeline: flight/event detection into the store,
-watchlist alerts on the events, and the web map / API serving the live snapshot.
+watchlist alerts on the positions and on the events, and the web map / API serving the live
+snapshot.
 
 Used by ``tailwatch run`` and ``tailwatch replay`` (and ``tailwatch serve`` for the server).
+Other features hook in without editing this module: :meth:`LiveSession.add_sink` adds a
+pipeline sink (called with every batch of accepted positions, like the store),
+:meth:`LiveSession.add_event_consumer` a function called with every batch of detected event
+columns (as the event rules are), and :meth:`LiveSession.add_closer` a function called at
+:meth:`LiveSession.close`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tailwatch.config import Settings
 from tailwatch.core.errors import StoreError
 from tailwatch.ingest.urls import parse_address
 
 log = logging.getLogger("tailwatch.live")
+
+EventConsumer = Callable[[Mapping[str, np.ndarray]], object]
+"""Called with each batch of detected events (columns of EVENT_FIELDS)."""
+
+
+class PositionAlertSink:
+    """A pipeline sink evaluating the position rules (watchlists, geofences, squawks) on every
+    batch of accepted positions, as ``tailwatch alerts test`` does on a recording."""
+
+    def __init__(self, session: LiveSession) -> None:
+        self.session = session
+
+    def __call__(self, positions: Any) -> None:
+        self.session.on_positions(positions)
+
+
+class EventDetectionSink:
+    """Flight/event detection without a store (``replay``/``run`` with ``--rules`` and no
+    ``--db``): positions (and the tracker's rejects) go to a ``FlightDetector`` in batches of
+    up to ``batch_rows`` rows or ``max_delay_s`` seconds, as the store's detection sink does;
+    the events go to ``on_events``. Nothing is written."""
+
+    takes_rejects = True
+
+    def __init__(self, on_events: EventConsumer, *, identify: Any = None,
+                 batch_rows: int = 200_000, max_delay_s: float = 1.0) -> None:
+        from tailwatch.alert.replay import DetectorFeed, find_detector
+
+        cls = find_detector()
+        if cls is None:  # pragma: no cover - tailwatch.detect is part of tailwatch
+            raise ImportError("no flight detector (tailwatch.detect.FlightDetector)")
+        self.feed = DetectorFeed(cls, identify=identify)
+        self.on_events = on_events
+        self.events = 0
+
+        self.batch_rows, self.max_delay_s = batch_rows, max_delay_s
+        self._waiting: list[Any] = []
+        self._rows = 0
+        self._since = 0.0
+        self._rejects: dict[int, dict[str, int]] = {}
+
+    def __call__(self, positions: Any) -> None:
+        import time
+
+        n, rejects = len(positions), getattr(positions, "rejects", None)
+        if not n and not rejects:
+            return
+        if not self._waiting and not self._rejects:
+            self._since = time.monotonic()
+        if n:
+            self._waiting.append(positions)
+            self._rows += n
+        for icao, counts in (rejects or {}).items():
+            mine = self._rejects.setdefault(int(icao), {})
+            for reason, c in counts.items():
+                mine[reason] = mine.get(reason, 0) + int(c)
+        if self._rows >= self.batch_rows or time.monotonic() - self._since >= self.max_delay_s:
+            self._detect()
+
+    def _detect(self) -> None:
+        from tailwatch.alert.replay import concat_positions
+
+        if not self._waiting and not self._rejects:
+            return
+        parts, self._waiting, self._rows = self._waiting, [], 0
+        rejects, self._rejects = self._rejects or None, {}
+        self._emit(self.feed.feed(concat_positions(parts), rejects))
+
+    def _emit(self, cols: Mapping[str, np.ndarray] | None) -> None:
+        if cols is not None and len(cols.get("t", ())):
+            self.events += len(cols["t"])
+            self.on_events(cols)
+
+    @property
+    def flights(self) -> int:
+        return len(self.feed.flight_ids)
+
+    def flush(self) -> None:
+        self._detect()
+        self._emit(self.feed.finish())
 
 
 class LiveSession:
@@ -36,12 +125,17 @@ class LiveSession:
         rules: Path | None = None,
         annotations: list[Path] | None = None,
         web: str | None = None,
+        sinks: Iterable[Any] = (),
+        event_consumers: Iterable[EventConsumer] = (),
     ) -> None:
         from tailwatch.reference.identity import Annotations
 
         self.settings = settings
         self.store = store
         self.alerts: list[Any] = []
+        self.extra_sinks: list[Any] = list(sinks)
+        self.event_consumers: list[EventConsumer] = list(event_consumers)
+        self.closers: list[Callable[[], object]] = []
         self.annotations = Annotations.load(*annotations) if annotations else None
         self.engine = self.dispatcher = self.rules = None
         if rules is not None:
@@ -59,12 +153,17 @@ class LiveSession:
             # the rules of the session: edited through the API, re-read when the file changes
             self.rules = RuleService(rules, ruleset, engine=self.engine,
                                      dispatcher=self.dispatcher)
-        self.detection = None
+        self.detection: Any = None
         if detect and store is not None:
             from tailwatch.history.detection import detection_sink
 
             self.detection = detection_sink(store, annotations=self.annotations,
                                             on_events=self.on_events)
+        elif self.engine is not None and self.engine.rules_for("events"):
+            # no store: detect events for the event rules all the same (nothing is written)
+            self.detection = EventDetectionSink(self.on_events, identify=self.engine.identify)
+        self.position_alerts = (PositionAlertSink(self) if self.engine is not None
+                                and self.engine.rules_for("positions") else None)
         self.state = self.server = None
         self.url = ""
         if web:
@@ -83,7 +182,21 @@ class LiveSession:
 
     @property
     def sinks(self) -> list[Any]:
-        return [self.detection] if self.detection is not None else []
+        """The pipeline sinks: detection, the position rules and the added sinks."""
+        own = [self.detection, self.position_alerts]
+        return [s for s in own if s is not None] + self.extra_sinks
+
+    def add_sink(self, sink: Any) -> None:
+        """Another pipeline sink (before the pipeline is built from :attr:`sinks`)."""
+        self.extra_sinks.append(sink)
+
+    def add_event_consumer(self, consumer: EventConsumer) -> None:
+        """Another consumer of the detected events."""
+        self.event_consumers.append(consumer)
+
+    def add_closer(self, closer: Callable[[], object]) -> None:
+        """Called at :meth:`close`, after detection was flushed."""
+        self.closers.append(closer)
 
     def publish(self, snapshot: Any) -> None:
         if self.state is not None:
@@ -101,22 +214,36 @@ class LiveSession:
                      counts["unmatched"])  # fmt: skip
 
     def on_events(self, events: Any) -> None:
-        """Evaluate the event rules on detected events; queue what fires."""
+        """Evaluate the event rules on detected events; queue what fires; hand the events
+        to the added consumers."""
+        for consumer in self.event_consumers:
+            consumer(events)
         if self.engine is None:
             return
         if self.rules is not None:
             self.rules.maybe_refresh()  # a hand edit of the rules file takes effect
-        fired = self.engine.evaluate_events(events)
+        self._fired(self.engine.evaluate_events(events))
+
+    def on_positions(self, positions: Any) -> None:
+        """Evaluate the position rules on a batch of accepted positions; queue what fires."""
+        if self.engine is None:
+            return
+        if self.rules is not None:
+            self.rules.maybe_refresh()
+        self._fired(self.engine.evaluate_positions(positions))
+
+    def _fired(self, fired: list[Any]) -> None:
         for a in fired:
             log.warning("ALERT %s: %s %s at %s", a.rule_name, a.icao24, a.what, a.time_iso)
         self.alerts += fired
         if fired and self.dispatcher is not None:  # delivered by `tailwatch alerts deliver`
-            self.dispatcher.submit(fired, self.engine.state_of(fired))
-
+            self.dispatcher.submit(fired, self.engine.state_of(fired))  # type: ignore[union-attr]
 
     def close(self) -> None:
         if self.detection is not None:
             self.detection.flush()
+        for closer in self.closers:
+            closer()
         if self.server is not None:
             self.server.stop()
         if self.dispatcher is not None:

@@ -246,6 +246,11 @@ class AlertEngine:
     # ------------------------------------------------------------------ the ruleset
 
     @property
+    def identify(self) -> IdentityResolver:
+        """The resolver used when a call passes no identities."""
+        return self._identify
+
+    @property
     def ruleset(self) -> RuleSet:
         return self._active[0]
 

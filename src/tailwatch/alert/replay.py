@@ -24,9 +24,10 @@ import pyarrow as pa
 from tailwatch.alert.engine import AlertEngine
 from tailwatch.alert.model import Alert
 from tailwatch.core.errors import FormatError
-from tailwatch.core.schema import EVENT_FIELDS, empty_columns
+from tailwatch.core.schema import EVENT_FIELDS, POSITION_FIELDS, empty_columns
 
-__all__ = ["ReplayResult", "find_detector", "read_events_file", "replay_frames"]
+__all__ = ["DetectorFeed", "ReplayResult", "concat_positions", "find_detector",
+           "read_events_file", "replay_frames"]
 
 
 @dataclass
@@ -69,25 +70,72 @@ def _event_columns(out: Any) -> dict[str, np.ndarray] | None:
     return None
 
 
-class _DetectorAdapter:
-    """Feeds positions to a FlightDetector (``update(positions) -> (flights, events)``,
-    ``flush() -> (flights, events)``) and returns the event columns."""
+def concat_positions(parts: list[Any]) -> dict[str, np.ndarray]:
+    """Batches of positions (PositionBatch or columns) as one set of columns."""
+    cols = [p.columns if hasattr(p, "columns") else p for p in parts]
+    if not cols:
+        return empty_columns(POSITION_FIELDS, 0)
+    if len(cols) == 1:
+        return {k: np.asarray(v) for k, v in cols[0].items()}
+    names = [k for k in cols[0] if all(k in c for c in cols)]
+    return {k: np.concatenate([np.asarray(c[k]) for c in cols]) for k in names}
 
-    def __init__(self, cls: type) -> None:
+
+class DetectorFeed:
+    """Feeds positions to a FlightDetector (``update(positions, rejects=...) -> (flights,
+    events)``, ``flush() -> (flights, events)``) and returns the event columns.
+
+    With ``identify`` (an :data:`~tailwatch.alert.engine.IdentityResolver`), the airframes
+    it resolves as military are added to the detector's ``military`` set as they appear,
+    as the store's detection sink does (``military_at_civil_airport`` events)."""
+
+    def __init__(self, cls: type, *, identify: Any = None) -> None:
         self.det = cls()
         self.name = f"{cls.__module__}.{cls.__qualname__}"
         if not callable(getattr(self.det, "update", None)):
             raise TypeError(f"{self.name} has no update method")
+        self.identify = identify
+        self._known: set[int] = set()
+        self.flight_ids: set[str] = set()  # of the flights the detector reported
 
-    def feed(self, positions: Any) -> dict[str, np.ndarray] | None:
-        rejects = getattr(positions, "rejects", None)  # the tracker's, per aircraft
+    def _answer(self, out: Any) -> dict[str, np.ndarray] | None:
+        if isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], Mapping):
+            ids = out[0].get("flight_id")
+            if ids is not None and len(ids):
+                self.flight_ids.update(str(x) for x in np.asarray(ids).tolist())
+        return _event_columns(out)
+
+    def _learn_military(self, icao24: np.ndarray) -> None:
+        if self.identify is None or not hasattr(self.det, "military"):
+            return
+        new = [a for a in np.unique(icao24).tolist() if a not in self._known]
+        if not new:
+            return
+        self._known.update(new)
+        table = self.identify(np.array(new, np.uint32), None)
+        if not isinstance(table, pa.Table) or "military" not in table.column_names:
+            return
+        mil = {int(str(a).strip().lstrip("~"), 16) if isinstance(a, str) else int(a)
+               for a, m in zip(table.column("icao24").to_pylist(),
+                               table.column("military").to_pylist(), strict=True) if m}
+        if mil:
+            self.det.military = frozenset(self.det.military) | mil
+
+    def feed(
+        self, positions: Any, rejects: Mapping[int, Mapping[str, int]] | None = None
+    ) -> dict[str, np.ndarray] | None:
+        if rejects is None:
+            rejects = getattr(positions, "rejects", None)  # the tracker's, per aircraft
+        cols = positions.columns if hasattr(positions, "columns") else positions
+        if len(cols["t"]):
+            self._learn_military(np.asarray(cols["icao24"]))
         if rejects:
-            return _event_columns(self.det.update(positions, rejects=rejects))
-        return _event_columns(self.det.update(positions))
+            return self._answer(self.det.update(positions, rejects=rejects))
+        return self._answer(self.det.update(positions))
 
     def finish(self) -> dict[str, np.ndarray] | None:
         flush = getattr(self.det, "flush", None)
-        return _event_columns(flush()) if callable(flush) else None
+        return self._answer(flush()) if callable(flush) else None
 
 
 def replay_frames(
@@ -105,7 +153,7 @@ def replay_frames(
     from tailwatch.pipeline import Pipeline
 
     res = ReplayResult()
-    det: _DetectorAdapter | None = None
+    det: DetectorFeed | None = None
     has_event_rules = bool(engine.rules_for("events"))
     if use_detector and has_event_rules:
         cls = find_detector()
@@ -116,7 +164,7 @@ def replay_frames(
                 "only position rules were"
             )
         else:
-            det = _DetectorAdapter(cls)
+            det = DetectorFeed(cls, identify=engine.identify)
             res.detector = det.name
 
     def emit(alerts: list[Alert]) -> None:
