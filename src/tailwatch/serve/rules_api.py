@@ -152,7 +152,7 @@ def install_rules_routes(app: FastAPI) -> None:
     ) -> Response:
         """``{"alerts": [...]}``: each alert with its evidence and its deliveries (sink,
         status, attempts, last error), from the session's outbox."""
-        from tailwatch.serve.app import parse_time
+        from tailwatch.serve.context import parse_time
 
         return await _call(
             request,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -27,7 +28,9 @@ from typing import Any
 
 from tailwatch.config import ServeSettings
 
-__all__ = ["Limits", "SecurityMiddleware", "token_ok"]
+__all__ = ["CrashGuard", "Limits", "SecurityMiddleware", "token_ok"]
+
+log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -219,3 +222,36 @@ class SecurityMiddleware:
             await send(message)
 
         await self.app(scope, downstream_receive, send_with_headers)
+
+
+class CrashGuard:
+    """An unexpected error in a handler becomes ``500 {"error": "internal error"}`` and is
+    logged once; the connection stays usable for the next keep-alive request (Starlette's
+    last-resort handler re-raises to the server, which then drops the connection).
+    ``stats["internal_errors"]`` counts them."""
+
+    def __init__(self, app: ASGIApp, *, stats: dict[str, int] | None = None) -> None:
+        self.app = app
+        self.stats: dict[str, int] = stats if stats is not None else {}
+        self.stats.setdefault("internal_errors", 0)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            self.stats["internal_errors"] += 1
+            log.exception("unhandled error on %s", scope.get("path", "?"))
+            if started:  # half an answer is out: nothing sensible can follow on this socket
+                raise
+            await _reply(send, 500, "internal error")
