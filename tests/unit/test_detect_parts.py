@@ -90,16 +90,17 @@ def test_air_ground_rules() -> None:
 
 
 def test_traffic_loader_keeps_one_row_per_position() -> None:
+    T = 1_573_494_000.0
     recs = [
-        {"timestamp": 1000, "last_position": 999.5, "icao24": "3c664e", "latitude": 47.0,
+        {"timestamp": T + 1000, "last_position": T + 999.5, "icao24": "3c664e", "latitude": 47.0,
          "longitude": 8.0, "altitude": 5000, "onground": False, "callsign": "DLH4TR",
          "squawk": "7700"},
-        {"timestamp": 1001, "last_position": 999.5, "icao24": "3c664e", "latitude": 47.0,
+        {"timestamp": T + 1001, "last_position": T + 999.5, "icao24": "3c664e", "latitude": 47.0,
          "longitude": 8.0, "altitude": 5100, "onground": False, "callsign": "DLH4TR"},
-        {"timestamp": 1002, "icao24": "3c664e", "latitude": None, "longitude": 8.0},
+        {"timestamp": T + 1002, "icao24": "3c664e", "latitude": None, "longitude": 8.0},
     ]
     cols = from_traffic_records(recs)
-    assert cols["t"].tolist() == [999.5]
+    assert cols["t"].tolist() == [T + 999.5]
     assert cols["altitude_ft"].tolist() == [5100.0]  # the last state of that position
     assert cols["squawk"].tolist() == [-1] and cols["icao24"].tolist() == [0x3C664E]
     assert from_traffic_records([recs[0]])["squawk"].tolist() == [7700]

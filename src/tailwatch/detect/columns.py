@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from tailwatch.core.errors import FormatError
 from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
+from tailwatch.detect.hygiene import time_unit_problem
 
 Columns = dict[str, np.ndarray]
 
@@ -101,7 +103,10 @@ def from_traffic_records(records: Iterable[Mapping[str, Any]] | Mapping[str, Any
     ``longitude``, ``altitude`` (baro ft), ``geoaltitude``, ``groundspeed``, ``track``,
     ``vertical_rate``, ``onground``, ``callsign``, ``squawk``. A state vector repeated with an
     unchanged ``last_position`` is one position: the last state of that position is kept.
-    Rows without a position are dropped. The result is sorted by (icao24, t).
+    Rows without a position are dropped. The result is sorted by (icao24, t). Times in an
+    implausible unit (microseconds, or seconds / 1000: everything in January 1970) raise
+    :class:`~tailwatch.core.errors.FormatError` naming the problem, instead of most rows being
+    merged as repeats.
     """
     if isinstance(records, Mapping):
         keys = list(records.keys())
@@ -119,7 +124,9 @@ def from_traffic_records(records: Iterable[Mapping[str, Any]] | Mapping[str, Any
     ts = num("timestamp")
     lp = num("last_position")
     t = np.where(np.isfinite(lp), lp, ts)
-    t = np.where(t > 1e11, t / 1000.0, t)  # milliseconds
+    t = np.where((t > 1e11) & (t < 1e14), t / 1000.0, t)  # milliseconds
+    if problem := time_unit_problem(t):
+        raise FormatError(f"trajectory records: {problem}")
     cols = empty_columns(POSITION_FIELDS, n)
     cols["t"] = t
     cols["icao24"] = np.array([int(str(r.get("icao24") or "0"), 16) for r in recs], np.uint32)

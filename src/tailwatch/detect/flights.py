@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ import numpy.typing as npt
 from tailwatch.core.rejects import Rejects
 from tailwatch.core.schema import EMERGENCY_LABELS, FLIGHT_FIELDS, empty_columns
 from tailwatch.detect import events as ev
+from tailwatch.detect import hygiene as hy
 from tailwatch.detect import kinematics as km
 from tailwatch.detect import places as pl
 from tailwatch.detect.columns import (
@@ -187,6 +189,7 @@ class _Aircraft:
     ga_watermark: float = -math.inf
     last_jump_t: float = -math.inf
     rejected: dict[str, int] = field(default_factory=dict)
+    hygiene: dict[str, int] = field(default_factory=dict)  # rows kept out of decisions
     inbox: list[Columns] = field(default_factory=list)  # positions not processed yet
     inbox_t: float = math.nan  # time of the oldest of them
 
@@ -220,6 +223,8 @@ class FlightDetector:
         self._aircraft: dict[int, _Aircraft] = {}
         self._events = ev.EventSink()
         self._out: dict[str, _Flight] = {}
+        self._hygiene_total: dict[str, int] = {}
+        self._time_warned = False
 
     # --- public API ------------------------------------------------------------------------
 
@@ -236,6 +241,10 @@ class FlightDetector:
         cols, starts, stops = sort_by_aircraft(cols)
         if n_rows(cols):
             finite = np.isfinite(cols["t"])
+            if not self._time_warned and (problem := hy.time_unit_problem(cols["t"])):
+                self._time_warned = True
+                self.rejects["detect_time_unit_suspect"] += int(finite.sum())
+                warnings.warn(hy.TimeUnitWarning(problem), stacklevel=2)
             if finite.any():
                 self.now = max(self.now, float(cols["t"][finite].max()))
         urgent = _urgent_rows(cols)
@@ -281,6 +290,15 @@ class FlightDetector:
             self._finalize(ac, close=True)
         return self._take()
 
+    def hygiene(self, icao24: int | None = None) -> dict[str, int]:
+        """Positions kept out of the decisions (:mod:`tailwatch.detect.hygiene`): per reason
+        (``frozen_position``, ``altitude_jump_frozen``, ``duplicate_time``,
+        ``time_backwards``), for one aircraft or (``None``) all of them since the start."""
+        if icao24 is None:
+            return dict(self._hygiene_total)
+        ac = self._aircraft.get(int(icao24))
+        return dict(ac.hygiene) if ac is not None else {}
+
     def open_flights(self) -> Columns:
         """The flights open now, as FLIGHT_FIELDS columns (not final)."""
         return _flight_columns([ac.flight for ac in self._aircraft.values() if ac.flight])
@@ -317,17 +335,46 @@ class FlightDetector:
             new = take(new, ok)
             t = new["t"]
         last = float(ac.buf["t"][-1]) if n_rows(ac.buf) else -math.inf
-        if not t.shape[0] or (t[0] > last and bool(np.all(t[1:] > t[:-1]))):
+        if t.shape[0] and not (t[0] > last and bool(np.all(t[1:] > t[:-1]))):
+            # strictly increasing times (duplicates and rows older than the last one dropped)
+            run_max = np.maximum.accumulate(np.concatenate(([last], t)))
+            keep = t > run_max[:-1]
+            if not keep.all():
+                same = int((~keep & (t == run_max[:-1])).sum())
+                older = int((~keep).sum()) - same
+                self.rejects["detect_same_time"] += same
+                self.rejects["detect_out_of_order"] += older
+                self._count_hygiene(ac, {"duplicate_time": same, "time_backwards": older})
+                new = take(new, keep)
+        return self._drop_frozen(ac, new)
+
+    def _drop_frozen(self, ac: _Aircraft, new: Columns) -> Columns:
+        """Frozen positions (:mod:`tailwatch.detect.hygiene`): counted, kept out of every
+        decision."""
+        if not n_rows(new):
             return new
-        # strictly increasing times (duplicates and rows older than the last one dropped)
-        run_max = np.maximum.accumulate(np.concatenate(([last], t)))
-        keep = t > run_max[:-1]
-        if not keep.all():
-            same = ~keep & (t == run_max[:-1])
-            self.rejects["detect_same_time"] += int(same.sum())
-            self.rejects["detect_out_of_order"] += int((~keep & ~same).sum())
-            new = take(new, keep)
-        return new
+        b = ac.buf
+        prev = None
+        if n_rows(b):
+            prev = (float(b["lat"][-1]), float(b["lon"][-1]), float(b["altitude_ft"][-1]))
+        frozen, jump = hy.frozen_rows(
+            new["lat"], new["lon"], new["altitude_ft"].astype(np.float64), new["on_ground"],
+            new["gs_kt"].astype(np.float64), prev, self.p.parked_max_kt,
+            self.p.altitude_jump_ft)
+        if not frozen.any():
+            return new
+        n_frozen, n_jump = int(frozen.sum()), int(jump.sum())
+        self.rejects["detect_frozen_position"] += n_frozen
+        if n_jump:
+            self.rejects["detect_altitude_jump_frozen"] += n_jump
+        self._count_hygiene(ac, {"frozen_position": n_frozen, "altitude_jump_frozen": n_jump})
+        return take(new, ~frozen)
+
+    def _count_hygiene(self, ac: _Aircraft, counts: Mapping[str, int]) -> None:
+        for k, v in counts.items():
+            if v:
+                ac.hygiene[k] = ac.hygiene.get(k, 0) + int(v)
+                self._hygiene_total[k] = self._hygiene_total.get(k, 0) + int(v)
 
     def _derive(self, ac: _Aircraft, new: Columns) -> None:
         p = self.p
