@@ -44,11 +44,22 @@ def parse_address(value: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), p
 
 
+def print_scenarios() -> None:
+    """One line per built-in scenario: its name and title."""
+    from tailwatch.simulate import builtin_scenarios, load_scenario
+
+    for name in builtin_scenarios():
+        typer.echo(f"{name:<16} {load_scenario(name).title}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate(
-        scenario: str = typer.Argument(
-            ..., help="A built-in scenario (airlift2019, emergency) or a scenario TOML file."
+        scenario: str | None = typer.Argument(
+            None, help="A built-in scenario (see --list) or a scenario TOML file."
+        ),
+        list_: bool = typer.Option(
+            False, "--list", help="List the built-in scenarios and exit."
         ),
         out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: stdout)."),
         fmt: SimFormat = typer.Option(SimFormat.beast, "--format", "-f", help="Output format."),
@@ -81,6 +92,11 @@ def register(app: typer.Typer) -> None:
             False, "--no-traffic", help="Leave out the generated background traffic."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary on stderr."),
+        side: bool = typer.Option(
+            True, "--sidecar/--no-sidecar",
+            help="Beast to a file: also write <file>.json naming the receivers, their "
+            "positions and clocks (the side file of a tailwatch recording).",
+        ),
     ) -> None:
         """Write a simulated Mode S feed (real encodings, several receivers, noise) and,
         with --truth, what really happened: positions, legs, stopovers, coverage and events."""
@@ -88,10 +104,16 @@ def register(app: typer.Typer) -> None:
 
         from tailwatch.cli.main import err, fail
         from tailwatch.core.errors import ConfigError
-        from tailwatch.simulate import FeedWriter, load_scenario, write
+        from tailwatch.simulate import FeedWriter, load_scenario, write, write_sidecar
         from tailwatch.simulate import serve_beast as serve
         from tailwatch.simulate import simulate as run
 
+        if list_:
+            print_scenarios()
+            return
+        if scenario is None:
+            fail("give a scenario (a built-in name or a TOML file); --list shows the built-in "
+                 "ones", 2)
         try:
             address = parse_address(serve_beast) if serve_beast else None
             pace = parse_speed(speed) if speed else (1.0 if address else None)
@@ -123,6 +145,8 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             with open(out, "wb") as fh:
                 nbytes = write(writer, fh, speed=pace)
+            if side and fmt is SimFormat.beast:
+                write_sidecar(sim, out, nbytes=nbytes)
         else:
             try:
                 nbytes = write(writer, sys.stdout.buffer, speed=pace)

@@ -17,7 +17,14 @@ hears each message, adds the noise, and returns a :class:`Simulation`::
 from __future__ import annotations
 
 from tailwatch.simulate.feed import Simulation, simulate
-from tailwatch.simulate.output import FORMATS, FeedWriter, serve_beast, write
+from tailwatch.simulate.output import (
+    FORMATS,
+    FeedWriter,
+    serve_beast,
+    sidecar,
+    write,
+    write_sidecar,
+)
 from tailwatch.simulate.scenario import Scenario, builtin_scenarios, load_scenario, parse_scenario
 from tailwatch.simulate.truth import Truth
 
@@ -31,6 +38,8 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "serve_beast",
+    "sidecar",
     "simulate",
     "write",
+    "write_sidecar",
 ]

@@ -24,6 +24,7 @@ from tailwatch import encode as enc
 from tailwatch.core.errors import ConfigError
 from tailwatch.core.frames import FRAME_WIDTH, FrameBatch
 from tailwatch.simulate import transmit as tx
+from tailwatch.simulate.clocks import counter_ticks
 from tailwatch.simulate.receive import (
     Receiver,
     covered_spans,
@@ -47,6 +48,7 @@ CLEAN, SINGLE_BIT, MULTI_BIT, MODE_AC, GHOST = 0, 1, 2, 3, 4
 NOISE_NAMES = ("clean", "single_bit", "multi_bit", "mode_ac", "ghost")
 
 _P_SCHEDULE, _P_RECEIVE, _P_NOISE, _P_TRAFFIC = 1, 2, 3, 4
+_P_CLOCK, _P_MODES_ONLY, _P_INTERFERENCE = 6, 7, 8  # 5 is the writer's garbage
 
 
 @dataclass(slots=True)
@@ -68,6 +70,9 @@ class Simulation:
     spans: list[tuple[float, float]]  # emitted time spans (the windows, or the whole feed)
     day0: float  # origin of the 12 MHz counter: 00:00 UTC of the first day
     counts: dict[str, int] = field(default_factory=dict)
+    # exact radio path delay of each frame (s; NaN for injected frames): slant range / c for
+    # receivers with a gps or free clock, ground distance / c for utc ones
+    frame_delay_s: F64 = field(default_factory=lambda: np.zeros(0))
     _truth: Truth | None = None
 
     @property
@@ -101,7 +106,8 @@ def all_aircraft(scenario: Scenario, seed: int) -> list[AircraftSpec]:
     used = {a.icao24 for a in scenario.aircraft}
     out = list(scenario.aircraft)
     for i, t in enumerate(scenario.traffic):
-        out.extend(generate(t, np.random.default_rng([seed, i, _P_TRAFFIC]), used))
+        out.extend(generate(t, np.random.default_rng([seed, i, _P_TRAFFIC]), used,
+                            np.random.default_rng([seed, i, _P_MODES_ONLY])))
     return out
 
 
@@ -127,7 +133,7 @@ def simulate(
     receivers = make_receivers(scenario.receivers)
     tracks: list[AircraftTrack] = []
     parts: list[tx.Schedule] = []
-    copy_parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint16], F64, F64]] = []
+    copy_parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint16], F64, F64, F64]] = []
     lost = 0
     duplicates = 0
     offset = 0
@@ -163,7 +169,7 @@ def simulate(
         new_index = np.cumsum(heard) - 1
         parts.append(tx.take(sched, heard))
         copy_parts.append((new_index[copies.msg] + offset, copies.receiver, copies.t_rx,
-                           copies.dist_nm))  # fmt: skip
+                           copies.dist_nm, copies.delay_s))  # fmt: skip
         offset += n_heard
     schedule = tx.concat_schedules(parts)
     tx_frames = tx.encode_schedule(schedule, scenario.qnh_hpa)
@@ -171,6 +177,7 @@ def simulate(
     rxid = np.concatenate([c[1] for c in copy_parts]) if copy_parts else np.zeros(0, np.uint16)
     t_rx = np.concatenate([c[2] for c in copy_parts]) if copy_parts else np.zeros(0)
     dist = np.concatenate([c[3] for c in copy_parts]) if copy_parts else np.zeros(0)
+    delay = np.concatenate([c[4] for c in copy_parts]) if copy_parts else np.zeros(0)
 
     nrng = np.random.default_rng([seed, 0, _P_NOISE])
     raw = tx_frames.raw[msg]
@@ -209,6 +216,12 @@ def simulate(
     day0 = math.floor(float(all_t[order[0]]) / 86400.0) * 86400.0 if all_t.size else 0.0
     t_sorted = all_t[order]
     ticks = np.rint((t_sorted - day0) * TICKS_PER_S).astype(np.uint64) & np.uint64(2**48 - 1)
+    n_inj = injected["t"].size
+    # exact arrival times relative to day0 (no float64 UNIX rounding): transmission + delay
+    rel = np.concatenate([(schedule["t"][msg] - day0) + delay, injected["t"] - day0])[order]
+    frame_delay = np.concatenate([delay, np.full(n_inj, np.nan)])[order]
+    _clock_ticks(receivers, all_rx[order], rel, day0, ticks,
+                 np.random.default_rng([seed, 0, _P_CLOCK]))
     frames = FrameBatch.from_matrix(all_raw[order], all_nb[order], t_rx=t_sorted,
                                     ts_12mhz=ticks, signal_dbfs=all_sig[order],
                                     receiver=all_rx[order])  # fmt: skip
@@ -232,8 +245,19 @@ def simulate(
         scenario=scenario, seed=seed, receivers=receivers, tracks=tracks, schedule=schedule,
         tx_frames=tx_frames, frames=frames, frame_msg=all_msg[order],
         frame_kind=all_kind[order], frame_noise=frame_noise, garbage_t=g_t, garbage_len=g_len,
-        spans=spans, day0=day0, counts=counts,
+        spans=spans, day0=day0, counts=counts, frame_delay_s=frame_delay,
     )  # fmt: skip
+
+
+def _clock_ticks(receivers: list[Receiver], rx: npt.NDArray[np.uint16], rel: F64, day0: float,
+                 ticks: npt.NDArray[np.uint64], rng: np.random.Generator) -> None:  # fmt: skip
+    """Overwrite, in place, the 12 MHz counters of the frames of receivers with a ``gps`` or
+    ``free`` clock (``rel``: exact arrival times since day0)."""
+    for r in receivers:
+        if r.spec.clock == "utc":
+            continue
+        idx = np.flatnonzero(rx == r.uid)
+        ticks[idx] = counter_ticks(r.spec, rel[idx], day0, rng)
 
 
 def _poisson_times(spans: list[tuple[float, float]], rate_per_s: float,

@@ -21,10 +21,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO, Literal
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
 
 import numba as nb
 import numpy as np
@@ -295,6 +297,37 @@ def write(writer: FeedWriter, out: BinaryIO, *, speed: float | None = None,
         if delay > 0:
             sleep(delay)
     return total
+
+
+def sidecar(sim: Simulation, *, nbytes: int | None = None) -> dict[str, Any]:
+    """The side file of a Beast feed written to a file, in the layout of a tailwatch
+    recording's (:mod:`tailwatch.ingest.record`, ``format`` ``tailwatch-beast-1``), so that
+    ``tailwatch replay`` learns the receivers' names and positions; each receiver also carries
+    ``alt_m`` and its clock as in the truth's ``receivers.json``."""
+    from tailwatch.ingest.record import FORMAT
+    from tailwatch.simulate.truth import receiver_record
+
+    return {
+        "format": FORMAT,
+        "description": "simulated Beast (tailwatch simulate): 0x1a 0xe8 arrival time (ms, "
+                       "little-endian, unescaped) and 0x1a 0xe3 receiver ids",
+        "sources": [f"simulate:{sim.scenario.name}"],
+        "receivers": [receiver_record(r, sim.day0) for r in sim.receivers],
+        "started": sim.start if len(sim.frames) else None,
+        "first_frame_time": sim.start if len(sim.frames) else None,
+        "last_frame_time": sim.end if len(sim.frames) else None,
+        "frames": len(sim.frames),
+        "bytes": nbytes,
+        "seed": sim.seed,
+    }
+
+
+def write_sidecar(sim: Simulation, feed_path: str | Path, *, nbytes: int | None = None
+                  ) -> Path:  # fmt: skip
+    """Write :func:`sidecar` to ``<feed_path>.json``; returns its path."""
+    path = Path(str(feed_path) + ".json")
+    path.write_text(json.dumps(sidecar(sim, nbytes=nbytes), indent=1) + "\n")
+    return path
 
 
 def frame_chunks(sim: Simulation, step_s: float) -> Iterator[tuple[float, float, FrameBatch]]:

@@ -9,7 +9,9 @@ Coverage of a receiver (all conditions must hold):
   within ``1.23 · √h_antenna`` NM: 12 NM for a 100 ft mast).
 
 A covered message is still lost with probability ``loss + edge_loss · (d / range)^4``.
-Each copy is stamped ``t + d / c`` and gets a signal level falling with distance
+Each copy is stamped ``t + d / c`` (``d``: the slant range in ECEF for receivers with a
+``gps`` or ``free`` clock, the ground distance for the default ``utc`` one; see
+:mod:`tailwatch.simulate.clocks`) and gets a signal level falling with distance
 (−6 dBFS at 10 NM, 20 dB per decade, ±1.5 dB), stored as the Beast signal byte would hold it.
 
 Receivers get the uint16 ids 1, 2, ... in scenario order (``FrameBatch.receiver``) and a 64-bit
@@ -29,10 +31,10 @@ import numpy.typing as npt
 
 from tailwatch.decode.crc import FIRST_CORRECTABLE_BIT, SYNDROMES_112, remainders
 from tailwatch.reference.geo import distance_m
+from tailwatch.simulate.clocks import C_M_S, slant_range_m
 from tailwatch.simulate.scenario import NoiseSpec, ReceiverSpec
 
 F64 = npt.NDArray[np.float64]
-C_M_S = 299_792_458.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class Copies:
     receiver: npt.NDArray[np.uint16]
     t_rx: F64
     dist_nm: F64
+    delay_s: F64  # radio path delay: slant range / c (ground distance / c for "utc" clocks)
 
 
 def receive(
@@ -145,7 +148,7 @@ def receive(
     rng: np.random.Generator,
 ) -> tuple[Copies, int]:
     """Every copy heard (after losses), and the number of copies lost."""
-    msgs, rxs, dists = [], [], []
+    msgs, rxs, dists, delays = [], [], [], []
     lost = 0
     for rx in receivers:
         ok, d = coverage(rx, lat, lon, alt_ft, on_ground)
@@ -159,13 +162,19 @@ def receive(
         msgs.append(idx)
         rxs.append(np.full(idx.size, rx.uid, np.uint16))
         dists.append(d[idx])
+        if rx.spec.clock == "utc":
+            delays.append(d[idx] * 1852.0 / C_M_S)
+        else:
+            delays.append(slant_range_m(lat[idx], lon[idx], alt_ft[idx], rx.spec) / C_M_S)
     msg = np.concatenate(msgs) if msgs else np.zeros(0, np.int64)
     dist = np.concatenate(dists) if dists else np.zeros(0)
+    delay = np.concatenate(delays) if delays else np.zeros(0)
     return Copies(
         msg=msg.astype(np.int64),
         receiver=np.concatenate(rxs) if rxs else np.zeros(0, np.uint16),
-        t_rx=t[msg] + dist * 1852.0 / C_M_S,
+        t_rx=t[msg] + delay,
         dist_nm=dist,
+        delay_s=delay,
     ), lost
 
 

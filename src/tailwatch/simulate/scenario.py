@@ -24,6 +24,7 @@ from tailwatch.core.errors import ConfigError
 
 __all__ = [
     "AircraftSpec",
+    "ClockReset",
     "LegSpec",
     "NoiseSpec",
     "RatesSpec",
@@ -90,6 +91,7 @@ class AircraftSpec:
     operator: str = ""
     squawk: int | None = None
     adsb: bool = True
+    adsb_positions: bool = True  # False: DF17 without position messages (no TC 5-18)
     transponder_off: tuple[Window, ...] = ()
     squawks: tuple[SquawkChange, ...] = ()
     climb_profile: Profile | None = None
@@ -108,6 +110,20 @@ class ReceiverSpec:
     line_of_sight: bool = True
     id64: int = 0  # 64-bit Beast receiver id (0: derived from the name)
     loss: float | None = None  # overrides noise.loss
+    alt_m: float | None = None  # antenna height above the ellipsoid (default: height_ft)
+    clock: str = "utc"  # "utc" (no clock keys: the old behaviour), "gps" or "free"
+    clock_offset_s: float = 0.0  # free: counter value (s) at day0
+    clock_drift_ppm: float = 0.0  # free: rate error, parts per million
+    clock_jitter_ns: float = 0.0  # gps, free: Gaussian timestamp noise (standard deviation)
+    clock_resets: tuple[ClockReset, ...] = ()  # gps, free: counter restarts / jumps
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReset:
+    """At ``t`` (UTC seconds) the receiver's counter is set to ``to_s`` seconds."""
+
+    t: float
+    to_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +167,7 @@ class TrafficSpec:
     airlines: tuple[Airline, ...]
     overflights: float = 0.2  # fraction of flights that only cross the region
     cruise_altitude_ft: tuple[float, float] = (29000.0, 39000.0)
+    modes_only: float = 0.0  # fraction of flights with ADS-B off (Mode S replies only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +291,7 @@ def _window(v: object, ctx: str) -> Window:
 def _receiver(v: object, ctx: str) -> ReceiverSpec:
     t = _table(v, ctx)
     _keys(t, ctx, {"name", "lat", "lon", "height_ft", "range_nm", "polygon", "line_of_sight",
-                   "id", "loss"})  # fmt: skip
+                   "id", "loss", "alt_m", *_CLOCK_KEYS})  # fmt: skip
     id64 = 0
     if "id" in t:
         raw = _str(t["id"], f"{ctx}.id")
@@ -297,14 +314,52 @@ def _receiver(v: object, ctx: str) -> ReceiverSpec:
         line_of_sight=_bool(t.get("line_of_sight", True), f"{ctx}.line_of_sight"),
         id64=id64,
         loss=None if "loss" not in t else _float(t["loss"], f"{ctx}.loss", 0, 1),
+        alt_m=None if "alt_m" not in t else _float(t["alt_m"], f"{ctx}.alt_m", -500, 9000),
+        **_clock(t, ctx),
     )
+
+
+_CLOCK_KEYS = ("clock", "clock_offset_s", "clock_drift_ppm", "clock_jitter_ns", "clock_resets")
+_CLOCK_ALLOWED = {
+    "utc": set(),
+    "gps": {"clock_jitter_ns", "clock_resets"},
+    "free": {"clock_offset_s", "clock_drift_ppm", "clock_jitter_ns", "clock_resets"},
+}
+
+
+def _clock(t: Mapping[str, Any], ctx: str) -> dict[str, Any]:
+    """The clock keys of a receiver (see tailwatch.simulate.clocks)."""
+    kind = _str(t.get("clock", "utc"), f"{ctx}.clock")
+    if kind not in _CLOCK_ALLOWED:
+        raise ConfigError(f"{ctx}.clock must be one of {sorted(_CLOCK_ALLOWED)}, not {kind!r}")
+    extra = sorted(k for k in _CLOCK_KEYS[1:] if k in t and k not in _CLOCK_ALLOWED[kind])
+    if extra:
+        raise ConfigError(f"{ctx}: {extra} do not apply to clock = {kind!r}"
+                          + (" (set clock = \"free\" or \"gps\")" if kind == "utc" else ""))
+    resets = []
+    for i, r in enumerate(_list(t.get("clock_resets", []), f"{ctx}.clock_resets")):
+        rctx = f"{ctx}.clock_resets[{i}]"
+        rt = _table(r, rctx)
+        _keys(rt, rctx, {"at", "to_s"})
+        resets.append(ClockReset(_time(_req(rt, "at", rctx), f"{rctx}.at"),
+                                 _float(rt.get("to_s", 0.0), f"{rctx}.to_s", 0, 2.3e7)))
+    return {
+        "clock": kind,
+        "clock_offset_s": _float(t.get("clock_offset_s", 0.0), f"{ctx}.clock_offset_s",
+                                 -1e7, 1e7),
+        "clock_drift_ppm": _float(t.get("clock_drift_ppm", 0.0), f"{ctx}.clock_drift_ppm",
+                                  -1000, 1000),
+        "clock_jitter_ns": _float(t.get("clock_jitter_ns", 0.0), f"{ctx}.clock_jitter_ns",
+                                  0, 1e6),
+        "clock_resets": tuple(sorted(resets, key=lambda r: r.t)),
+    }
 
 
 def _aircraft(v: object, ctx: str) -> AircraftSpec:
     t = _table(v, ctx)
     _keys(t, ctx, {"icao24", "callsign", "type", "category", "registration", "operator",
-                   "squawk", "adsb", "transponder_off", "squawks", "climb_profile",
-                   "descent_profile", "legs", "note"})  # fmt: skip
+                   "squawk", "adsb", "adsb_positions", "transponder_off", "squawks",
+                   "climb_profile", "descent_profile", "legs", "note"})  # fmt: skip
     icao = _icao(_req(t, "icao24", ctx), f"{ctx}.icao24")
     ctx = f"{ctx} ({icao:06x})"
     legs = tuple(
@@ -341,6 +396,7 @@ def _aircraft(v: object, ctx: str) -> AircraftSpec:
         operator=_str(t.get("operator", ""), f"{ctx}.operator"),
         squawk=None if "squawk" not in t else _squawk(t["squawk"], f"{ctx}.squawk"),
         adsb=_bool(t.get("adsb", True), f"{ctx}.adsb"),
+        adsb_positions=_bool(t.get("adsb_positions", True), f"{ctx}.adsb_positions"),
         transponder_off=offs,
         squawks=tuple(sorted(squawks, key=lambda s: s.t)),
         climb_profile=_profile(t.get("climb_profile"), f"{ctx}.climb_profile"),
@@ -419,7 +475,7 @@ def _rates(v: object, ctx: str) -> RatesSpec:
 def _traffic(v: object, ctx: str) -> TrafficSpec:
     t = _table(v, ctx)
     _keys(t, ctx, {"name", "start", "end", "flights", "airports", "remote", "airlines",
-                   "overflights", "cruise_altitude_ft"})  # fmt: skip
+                   "overflights", "cruise_altitude_ft", "modes_only"})  # fmt: skip
     start, end = _time(_req(t, "start", ctx), f"{ctx}.start"), _time(_req(t, "end", ctx), ctx)
     if end <= start:
         raise ConfigError(f"{ctx}: end must be after start")
@@ -473,6 +529,7 @@ def _traffic(v: object, ctx: str) -> TrafficSpec:
         airlines=tuple(airlines),
         overflights=_float(t.get("overflights", 0.2), f"{ctx}.overflights", 0, 1),
         cruise_altitude_ft=(_float(alt[0], ctx, 1000, 50000), _float(alt[1], ctx, 1000, 50000)),
+        modes_only=_float(t.get("modes_only", 0.0), f"{ctx}.modes_only", 0, 1),
     )
 
 

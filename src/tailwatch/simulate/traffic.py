@@ -8,7 +8,8 @@ region at cruise level (from 250 NM before to 250 NM past a point near one of th
 airports, passing that point at a time inside the section's span); the others are, half and
 half, a departure from one of the region's ``airports`` (take-off inside the span) or an
 arrival to one of them (landing inside the span), the other end being one of the ``remote``
-airports (another airport of the region when there is none).
+airports (another airport of the region when there is none). A share ``modes_only`` of the
+flights has ADS-B off (``adsb = false``: DF11 and radar replies only), for multilateration.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ def random_squawk(rng: np.random.Generator) -> int:
             return code
 
 
-def generate(spec: TrafficSpec, rng: np.random.Generator, used: set[int]) -> list[AircraftSpec]:
-    """The flights of one traffic section (``used``: addresses already taken, updated)."""
+def generate(spec: TrafficSpec, rng: np.random.Generator, used: set[int],
+             modes_rng: np.random.Generator | None = None) -> list[AircraftSpec]:  # fmt: skip
+    """The flights of one traffic section (``used``: addresses already taken, updated).
+    ``modes_rng`` draws which flights are Mode S-only (``modes_only``): a stream of its own,
+    so that a section without them gives the same flights as before the key existed."""
+    modes_rng = modes_rng or np.random.default_rng(0)
     for code in (*spec.airports, *spec.remote):
         try:
             airport(code)
@@ -110,9 +115,10 @@ def generate(spec: TrafficSpec, rng: np.random.Generator, used: set[int]) -> lis
             leg = LegSpec(origin=away, destination=home, anchor="landing",
                           anchor_t=rng.uniform(spec.start + 900.0, spec.end + 600.0),
                           cruise_altitude_ft=cruise)  # fmt: skip
+        modes = spec.modes_only > 0 and modes_rng.random() < spec.modes_only
         out.append(AircraftSpec(
             icao24=addr, callsign=callsign, typecode=typecode, category=category_of(typecode),
-            legs=(leg,), operator=al.prefix, squawk=squawk,
-            note=f"background traffic ({spec.name})",
+            legs=(leg,), operator=al.prefix, squawk=squawk, adsb=not modes,
+            note=f"background traffic ({spec.name})" + (", Mode S only" if modes else ""),
         ))  # fmt: skip
     return out

@@ -15,9 +15,10 @@ gap drawn uniformly within ±10 % of the mean, as DO-260B's randomised squitter 
 * A Mode S radar sweep every ~4.8 s in the air: a DF4 (altitude), a DF5 (identity), a DF20
   carrying BDS 4,0, 5,0 or 6,0 in turn, and a DF21 carrying BDS 2,0, a few ms apart.
 
-An aircraft declared ``adsb = false`` sends only the DF11 and the radar replies. The state at
-each message time is interpolated from the trajectory; encoding is done per message family
-over all aircraft at once with :mod:`tailwatch.encode`.
+An aircraft declared ``adsb = false`` sends only the DF11 and the radar replies;
+``adsb_positions = false`` drops only the DF17 position messages (the other squitters stay).
+The state at each message time is interpolated from the trajectory; encoding is done per
+message family over all aircraft at once with :mod:`tailwatch.encode`.
 """
 
 from __future__ import annotations
@@ -166,8 +167,9 @@ def schedule_aircraft(
     ident_keep = ~(si["on_ground"] & (si["gs_kt"] < STATIONARY_KT)) | (
         np.arange(ident_t.size) % 2 == 0)  # fmt: skip
     if spec.adsb:
-        add(pos_t[keep & ~s["on_ground"]], AIR_POS)
-        add(pos_t[keep & s["on_ground"]], SURF_POS)
+        if spec.adsb_positions:
+            add(pos_t[keep & ~s["on_ground"]], AIR_POS)
+            add(pos_t[keep & s["on_ground"]], SURF_POS)
         vel_t = _sequence(spans, rates.velocity_s, rng)
         add(vel_t[~st.at(vel_t)["on_ground"]], VELOCITY)
         add(ident_t[ident_keep], IDENT)

@@ -28,9 +28,20 @@ six lowercase hex digits and times as float64 seconds since the UNIX epoch, UTC)
     ``enter_coverage``, ``leave_coverage``), ``airport``, ``runway``, ``lat``, ``lon``,
     ``in_window`` (inside an emitted span), ``details`` (JSON).
 
+``transmissions`` and ``receptions`` (only when some receiver has a ``gps`` or ``free``
+clock: the truth for multilateration)
+    ``transmissions``: every transmission heard at least once, ``msg`` (row number),
+    ``t`` (transmission time), ``icao24``, ``kind`` (message kind name), ``lat``, ``lon``,
+    ``altitude_ft`` (the height the path delays use: × 0.3048 = metres above the
+    ellipsoid), ``on_ground``, ``receptions`` (copies received, noisy ones included).
+    ``receptions``: every frame copying one, ``msg``, ``receiver`` (uint16 id), ``t_rx``,
+    ``delay_s`` (exact slant range / c), ``ts_12mhz`` (the counter the receiver stamped),
+    ``noise`` (``clean``, ``single_bit``, ``multi_bit``).
+
 JSON files: ``aircraft.json`` (identity of every aircraft), ``receivers.json`` (uint16 and
-64-bit ids, positions, coverage) and ``summary.json`` (scenario, seed, spans, counts, and the
-rejects a reader of each output format must find: exactly the injected noise).
+64-bit ids, positions with ``alt_m``, coverage, clock parameters) and ``summary.json``
+(scenario, seed, spans, counts, and the rejects a reader of each output format must find:
+exactly the injected noise).
 """
 
 from __future__ import annotations
@@ -49,7 +60,8 @@ import pyarrow.parquet as pq
 
 from tailwatch.core.schema import format_category, format_icao24
 from tailwatch.simulate import transmit as tx
-from tailwatch.simulate.feed import CLEAN, SINGLE_BIT, Simulation, iso
+from tailwatch.simulate.clocks import receiver_alt_m
+from tailwatch.simulate.feed import CLEAN, NOISE_NAMES, SINGLE_BIT, Simulation, iso
 from tailwatch.simulate.receive import Receiver, coverage
 from tailwatch.simulate.routes import AircraftTrack, intersect
 from tailwatch.simulate.scenario import Window
@@ -67,10 +79,14 @@ class Truth:
     aircraft: list[dict[str, Any]]
     receivers: list[dict[str, Any]]
     summary: dict[str, Any]
+    # MLAT scenarios only (some receiver has a gps or free clock), else None:
+    transmissions: Columns | None = None
+    receptions: Columns | None = None
 
     def tables(self) -> dict[str, pa.Table]:
-        return {name: _table(getattr(self, name))
-                for name in ("positions", "legs", "stopovers", "coverage", "events")}  # fmt: skip
+        names = ["positions", "legs", "stopovers", "coverage", "events"]
+        names += [n for n in ("transmissions", "receptions") if getattr(self, n) is not None]
+        return {name: _table(getattr(self, name)) for name in names}
 
     def write(self, directory: str | Path) -> list[Path]:
         """Write the tables as Parquet and the rest as JSON; returns the files written."""
@@ -116,9 +132,47 @@ def build_truth(sim: Simulation) -> Truth:
         coverage=_coverage(sim),
         events=_events(sim),
         aircraft=[_aircraft_record(tr) for tr in sim.tracks],
-        receivers=[_receiver_record(r) for r in sim.receivers],
+        receivers=[receiver_record(r, sim.day0) for r in sim.receivers],
         summary=_summary(sim),
+        transmissions=_transmissions(sim) if _clocked(sim) else None,
+        receptions=_receptions(sim) if _clocked(sim) else None,
     )
+
+
+def _clocked(sim: Simulation) -> bool:
+    return any(r.spec.clock != "utc" for r in sim.receivers)
+
+
+def _transmissions(sim: Simulation) -> Columns:
+    """Every transmission heard at least once (the schedule), with the true state."""
+    s = sim.schedule
+    heard = np.bincount(sim.frame_msg[sim.frame_msg >= 0], minlength=s["t"].size)
+    kinds = np.array([tx.KIND_NAMES.get(k, "") for k in range(max(tx.KIND_NAMES) + 1)],
+                     dtype=object)  # fmt: skip
+    return {
+        "msg": np.arange(s["t"].size, dtype=np.int64),
+        "t": s["t"],
+        "icao24": s["icao24"],
+        "kind": kinds[s["kind"].astype(np.intp)],
+        "lat": s["lat"],
+        "lon": s["lon"],
+        "altitude_ft": s["alt_ft"],
+        "on_ground": s["on_ground"],
+        "receptions": heard.astype(np.uint16),
+    }
+
+
+def _receptions(sim: Simulation) -> Columns:
+    """Every frame that copies a transmission: who got it, the exact path delay, the counter."""
+    f = sim.frame_msg >= 0
+    return {
+        "msg": sim.frame_msg[f],
+        "receiver": sim.frames.receiver[f],
+        "t_rx": sim.frames.t_rx[f],
+        "delay_s": sim.frame_delay_s[f],
+        "ts_12mhz": sim.frames.ts_12mhz[f],
+        "noise": np.array(NOISE_NAMES, dtype=object)[sim.frame_noise[f].astype(np.intp)],
+    }
 
 
 def _positions(sim: Simulation) -> Columns:
@@ -275,17 +329,28 @@ def _events(sim: Simulation) -> Columns:
     }
 
 
-def _receiver_record(r: Receiver) -> dict[str, Any]:
+def receiver_record(r: Receiver, day0: float) -> dict[str, Any]:
+    """One entry of ``receivers.json``: ids, position (``alt_m`` above the ellipsoid, as the
+    path delays use it), coverage and clock (``day0``: the counters' origin, UNIX seconds)."""
+    sp = r.spec
     return {
         "uid": r.uid,
         "id64": f"{r.id64:016x}",
         "name": r.name,
-        "lat": r.spec.lat,
-        "lon": r.spec.lon,
-        "height_ft": r.spec.height_ft,
-        "range_nm": r.spec.range_nm,
-        "polygon": [list(p) for p in r.spec.polygon],
-        "line_of_sight": r.spec.line_of_sight,
+        "lat": sp.lat,
+        "lon": sp.lon,
+        "alt_m": receiver_alt_m(sp),
+        "height_ft": sp.height_ft,
+        "range_nm": sp.range_nm,
+        "polygon": [list(p) for p in sp.polygon],
+        "line_of_sight": sp.line_of_sight,
+        "clock": sp.clock,
+        "clock_offset_s": sp.clock_offset_s,
+        "clock_drift_ppm": sp.clock_drift_ppm,
+        "clock_jitter_ns": sp.clock_jitter_ns,
+        "clock_resets": [{"at": iso(c.t), "t": c.t, "to_s": c.to_s} for c in sp.clock_resets],
+        "counter_hz": 12_000_000,
+        "counter_origin_t": day0,
     }
 
 
