@@ -8,16 +8,23 @@ tracker accepted, and the live snapshot shows every source. Each batch also carr
 address and reason): a sink that sets ``takes_rejects = True`` (the flight detector's) gets
 a batch with rejects even when it has no positions; the other sinks only non-empty batches.
 
+With positioned receivers (``Pipeline(receivers=...)``: a :class:`~tailwatch.mlat.Sites`, a
+receivers file, or a ready :class:`~tailwatch.mlat.Multilateration`), a batch that comes with
+its receptions (``process(..., receptions=dedup_batch)``) is also multilaterated: the MLAT
+positions go through ``Tracker.update_states`` with source ``mlat`` (ranked as MLAT) and are
+handed to the sinks and returned with the others (docs/mlat.md).
+
 Nothing here decodes or tracks by itself: it calls the stages with whole batches and keeps the
 counters that prove nothing was lost (frames in = accepted + rejects, at every stage).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +33,10 @@ from tailwatch.core.frames import FrameBatch
 from tailwatch.core.rejects import Rejects
 from tailwatch.decode.api import decode_frames
 from tailwatch.track.tracker import PositionBatch, Snapshot, Tracker
+
+if TYPE_CHECKING:
+    from tailwatch.ingest.dedup import DedupBatch
+    from tailwatch.mlat import Multilateration, Sites
 
 TICKS_PER_S = 12_000_000
 
@@ -45,6 +56,7 @@ class PipelineStats:
     messages: int = 0
     positions: int = 0
     states: int = 0  # state-vector rows handed to the tracker
+    mlat_positions: int = 0  # multilateration fixes handed to the tracker
     decode_rejects: Rejects = field(default_factory=Rejects)
 
     def as_dict(self) -> dict[str, Any]:
@@ -53,6 +65,7 @@ class PipelineStats:
             "messages": self.messages,
             "positions": self.positions,
             "states": self.states,
+            "mlat_positions": self.mlat_positions,
             "decode_rejects": dict(self.decode_rejects),
         }
 
@@ -69,6 +82,7 @@ class Pipeline:
         on_snapshot: Callable[[Snapshot], object] | None = None,
         snapshot_every_s: float = 1.0,
         clock: Callable[[], float] = time.time,
+        receivers: Sites | Multilateration | str | os.PathLike[str] | None = None,
     ) -> None:
         self.tracker = tracker or Tracker()
         self.sinks = list(sinks)
@@ -79,6 +93,7 @@ class Pipeline:
         self.clock = clock
         self.stats = PipelineStats()
         self._tick_base: dict[int, tuple[int, float]] = {}
+        self.mlat = _multilateration(receivers)
 
     def stamp_times(self, fb: FrameBatch, wall_time: float) -> None:
         """Frames without a UTC time get one: from the receiver's 12 MHz counter relative to
@@ -103,11 +118,17 @@ class Pipeline:
     def process(
         self, fb: FrameBatch, *, wall_time: float | None = None,
         n_receivers: npt.NDArray[np.uint8] | None = None,
+        receptions: DedupBatch | None = None,
     ) -> PositionBatch:
         """Decode and track one batch of frames; hand accepted positions (and the
         implausible ones' counts, ``PositionBatch.rejects``) to the sinks.
         ``n_receivers`` (one per frame, from :class:`~tailwatch.ingest.dedup.Dedup`) is how
-        many receivers heard each frame; it becomes the positions' ``receivers``."""
+        many receivers heard each frame; it becomes the positions' ``receivers``.
+        ``receptions``: the :class:`~tailwatch.ingest.dedup.DedupBatch` whose ``frames`` is
+        ``fb`` (who heard each frame, and when): multilaterated when the pipeline has
+        positioned receivers; the result then holds the MLAT positions too."""
+        if receptions is not None and n_receivers is None:
+            n_receivers = receptions.n_receivers
         self.stamp_times(fb, self.clock() if wall_time is None else wall_time)
         batch = decode_frames(fb, fix_errors=self.fix_errors)
         self.stats.frames += batch.n_in
@@ -120,6 +141,14 @@ class Pipeline:
                 nrx = nrx[batch.index]
         positions = self.tracker.update(batch, nrx)
         self._emit(positions)
+        if self.mlat is not None and receptions is not None and len(batch):
+            fixes = self.mlat.process(batch, receptions, positions,
+                                      self.tracker.last_message_rows, self.tracker)
+            if len(fixes):
+                self.stats.mlat_positions += len(fixes)
+                placed = self.tracker.update_states(fixes.columns, "mlat")
+                self._emit(placed)
+                positions = _concat(positions, placed)
         return positions
 
     def process_states(
@@ -155,4 +184,30 @@ class Pipeline:
         return snap
 
     def counters(self) -> Mapping[str, Any]:
-        return {**self.stats.as_dict(), "tracker": dict(self.tracker.stats())}
+        out = {**self.stats.as_dict(), "tracker": dict(self.tracker.stats())}
+        if self.mlat is not None:
+            out["mlat"] = self.mlat.stats()
+        return out
+
+
+def _multilateration(
+    receivers: Sites | Multilateration | str | os.PathLike[str] | None,
+) -> Multilateration | None:
+    if receivers is None:
+        return None
+    from tailwatch.mlat import Multilateration, Sites
+
+    if isinstance(receivers, Multilateration):
+        return receivers
+    if isinstance(receivers, Sites):
+        return Multilateration(receivers)
+    return Multilateration(Sites.from_file(receivers))
+
+
+def _concat(a: PositionBatch, b: PositionBatch) -> PositionBatch:
+    if len(a) == 0:
+        return b
+    if len(b) == 0:
+        return a
+    cols = {k: np.concatenate([a.columns[k], b.columns[k]]) for k in a.columns}
+    return PositionBatch(cols, a.rejects or b.rejects)

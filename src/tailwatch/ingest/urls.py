@@ -16,7 +16,8 @@ URL                                                    what tailwatch does
 Query parameters that tailwatch reads itself (and strips before any HTTP request):
 
 * ``rx=name`` — the receiver's name (default: derived from the URL); ``lat=``, ``lon=`` — its
-  position (degrees), used for surface and range checks;
+  position (degrees), used for surface and range checks; ``alt_m=`` — its antenna's height
+  above the WGS84 ellipsoid (metres), which multilateration needs (docs/mlat.md);
 * ``interval=S`` — poll period of HTTP sources (never below the API's minimum);
 * ``redistribute=1`` — allow re-serving a state-vector source's positions where its terms do
   not forbid it (they do for OpenSky, ADS-B Exchange and airplanes.live: refused);
@@ -54,8 +55,8 @@ Mode = Literal["connect", "listen", "poll", "file"]
 FRAME_KINDS = frozenset({"beast", "avr", "file"})
 STREAM_KINDS = frozenset({"beast", "avr", "sbs"})
 POLL_KINDS = frozenset({"readsb", "opensky", "adsbx"})
-_OWN_PARAMS = frozenset({"rx", "lat", "lon", "interval", "redistribute", "format", "speed",
-                         "time", "token_url"})
+_OWN_PARAMS = frozenset({"rx", "lat", "lon", "alt_m", "interval", "redistribute", "format",
+                         "speed", "time", "token_url"})
 _FILE_FORMATS = ("auto", "beast", "avr", "hexcsv", "jsonl")
 
 
@@ -109,6 +110,7 @@ class SourceSpec:
     http_url: str = ""  # the URL actually requested (poll sources), own params stripped
     lat: float = math.nan
     lon: float = math.nan
+    alt_m: float = math.nan  # antenna height above the WGS84 ellipsoid (MLAT)
     interval_s: float = 0.0
     redistribute: bool = True
     attribution: str = ""
@@ -191,6 +193,9 @@ def parse_source_url(url: str) -> SourceSpec:
         raise ConfigError(f"lat={lat} out of range in {url}")
     if not math.isnan(lon) and not -180 <= lon <= 180:
         raise ConfigError(f"lon={lon} out of range in {url}")
+    alt_m = _float(params, "alt_m", url)
+    if not math.isnan(alt_m) and not -500 <= alt_m <= 10_000:
+        raise ConfigError(f"alt_m={alt_m} out of range (-500..10000 m) in {url}")
     rx = params.get("rx", "")
     redistribute = _flag(params, "redistribute")
     if scheme == "file":
@@ -213,7 +218,7 @@ def parse_source_url(url: str) -> SourceSpec:
             if not speed > 0:
                 raise ConfigError(f"speed must be > 0 (or 'max') in {url}")
         return SourceSpec(url, "file", "file", rx or os.path.basename(path), path=path,
-                          lat=lat, lon=lon, file_format=fmt, speed=speed,
+                          lat=lat, lon=lon, alt_m=alt_m, file_format=fmt, speed=speed,
                           redistribute=redistribute is not False, params=params)
     kind_s, _, transport = scheme.partition("+")
     if kind_s in ("beast", "avr", "sbs"):
@@ -232,7 +237,8 @@ def parse_source_url(url: str) -> SourceSpec:
         mode: Mode = "connect" if transport == "tcp" else "listen"
         name = rx or f"{kind_s}:{host}:{port}"
         return SourceSpec(url, kind_s, mode, name, host=host, port=port,  # type: ignore[arg-type]
-                          lat=lat, lon=lon, feed_time=params.get("time") == "feed",
+                          lat=lat, lon=lon, alt_m=alt_m,
+                          feed_time=params.get("time") == "feed",
                           redistribute=redistribute is not False, params=params)
     if kind_s in ("readsb", "opensky", "adsbx"):
         if transport not in ("http", "https"):
@@ -263,7 +269,7 @@ def parse_source_url(url: str) -> SourceSpec:
         name = rx or f"{kind_s}:{host}"
         return SourceSpec(url, kind_s, "poll", name, host=host,  # type: ignore[arg-type]
                           port=parts.port or (443 if transport == "https" else 80),
-                          http_url=http_url, lat=lat, lon=lon, interval_s=interval,
+                          http_url=http_url, lat=lat, lon=lon, alt_m=alt_m, interval_s=interval,
                           redistribute=allowed, attribution=policy.attribution, params=params)
     raise ConfigError(
         f"unknown source URL {url!r}: expected beast+tcp://, beast+listen://, avr+tcp://, "

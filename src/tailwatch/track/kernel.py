@@ -106,7 +106,7 @@ N_REJ = 6
 (OF_T, OF_LAT, OF_LON, OF_ALT, OF_GEOM, OF_GS, OF_TRK, OF_VR) = range(8)
 N_OF = 8
 (OI_SLOT, OI_GROUND, OI_SQUAWK, OI_NIC, OI_NACP, OI_SRC, OI_RX, OI_LABEL) = range(8)
-N_OI = 8  # OI_LABEL is written by track_states only
+N_OI = 8  # OI_LABEL: the feed label (track_states) or the message row (track_messages)
 
 
 @nb.njit(cache=True, inline="always")
@@ -548,8 +548,17 @@ def track_messages(
         oi[OI_NACP, npos] = si[s, SI_NACP]
         oi[OI_SRC, npos] = rank
         oi[OI_RX, npos] = n_rx[m]
+        oi[OI_LABEL, npos] = m  # track_messages: the message row (for multilateration)
         npos += 1
     return npos
+
+
+@nb.njit(cache=True)
+def lookup_many(keys: npt.NDArray[np.uint32], vals: npt.NDArray[np.int64],
+                key: npt.NDArray[np.int64], out: npt.NDArray[np.int64]) -> None:
+    """Slots of many keys (-1: unknown)."""
+    for i in range(key.shape[0]):
+        out[i] = lookup(keys, vals, key[i])
 
 
 # --- state vectors --------------------------------------------------------------------------

@@ -130,6 +130,8 @@ class Tracker:
         self._cs = np.empty((0, 8), dtype=np.uint8)
         self._rj = np.empty((0, k_.N_REJ), dtype=np.int32)
         self._rj_taken = 0  # sum of the IMPLAUSIBLE_REJECTS counters at the last take
+        #: for each position of the last :meth:`update`, the row of its message in the batch
+        self.last_message_rows = np.zeros(0, np.int64)
         self._keys = np.full(16, k_.EMPTY, dtype=np.uint32)
         self._vals = np.zeros(16, dtype=np.int64)
         self._grow_slots(capacity)
@@ -210,7 +212,30 @@ class Tracker:
             self._rx_lat, self._rx_lon, self.max_range_nm, g[0], g[1], g[2], g[3],
             of, oi, self.counters, self._rj,
         )
+        rows = oi[k_.OI_LABEL, :npos]
+        self.last_message_rows = rows.copy() if order is None else order[rows]
         return self._positions(of[:, :npos], oi[:, :npos])
+
+    def slots_of(self, icao24: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+        """The live-table slot of each ICAO address (-1: never seen), one compiled call."""
+        key = np.ascontiguousarray(icao24, np.int64) & 0xFFFFFF
+        out = np.empty(key.shape[0], np.int64)
+        k_.lookup_many(self._keys, self._vals, key, out)
+        return out
+
+    def aircraft_state(self, slots: npt.NDArray[np.int64]) -> dict[str, np.ndarray]:
+        """What multilateration reads of known aircraft (``slots`` ≥ 0): the time the address
+        was last confirmed by a parity-checked message (NaN: never), the position's time and
+        source rank, the barometric altitude and its time."""
+        sf = self._sf[slots]
+        si = self._si[slots]
+        return {
+            "t_confirmed": np.where(si[:, k_.SI_CONFIRMED] == 1, sf[:, k_.SF_TCONF], np.nan),
+            "t_position": sf[:, k_.SF_TPOS],
+            "position_rank": si[:, k_.SI_SRC_POS],
+            "altitude_ft": sf[:, k_.SF_ALT],
+            "t_altitude": sf[:, k_.SF_TALT],
+        }
 
     def update_states(
         self, columns: Mapping[str, npt.ArrayLike], source: str | None = None
@@ -352,6 +377,8 @@ class Tracker:
             "positions": si[:, k_.SI_POSITIONS],
             "source": _source_labels(si[:, k_.SI_BEST_SRC], si[:, k_.SI_LABEL_BEST]),
             "position_source": _source_labels(si[:, k_.SI_SRC_POS], si[:, k_.SI_LABEL_POS]),
+            # velocity (gs, track) from MLAT says "mlat" here (readsb's mlat field list)
+            "velocity_source": _source_labels(si[:, k_.SI_SRC_VEL], np.full(len(rows), -1)),
         }
         return Snapshot(float(now), cols, dict(self.stats()))
 
