@@ -494,7 +494,7 @@ def test_stats_health_config_airports(world: World) -> None:
     assert ap["lat"][i] == pytest.approx(43.63, abs=0.02)
     assert len(ap["icao"]) == len(ap["lat"]) > 5000
     spec = c.get("/openapi.json").json()
-    for path in ("/data/aircraft.json", "/re-api/", "/v2/hex/{hexes}", "/api/states/all",
+    for path in ("/data/aircraft.json", "/re-api/", "/v2/hex/{icao_hex}", "/api/states/all",
                  "/api/tracks/all", "/api/flights/{flight_id}.{export}", "/api/history",
                  "/health"):
         assert path in spec["paths"], path

@@ -61,8 +61,8 @@ def opensky_all(view: SnapshotView, allow_hidden: bool, extended: bool) -> bytes
     """The unfiltered live ``/api/states/all`` (memoised per snapshot and variant)."""
 
     def build() -> bytes:
-        visible = view.visible(allow_hidden)
-        rows = None if bool(visible.all()) else np.flatnonzero(visible)
+        listed = view.visible(allow_hidden) & view.opensky_listed()
+        rows = None if bool(listed.all()) else np.flatnonzero(listed)
         return opensky_states_body(view, rows, extended)
 
     return view.body(("states/all", allow_hidden, extended), build)
@@ -81,9 +81,16 @@ def prerender(view: SnapshotView) -> None:
     opensky_all_gzip(view, allow_hidden=False, extended=False)
 
 
-def receiver_json(view: SnapshotView, refresh_ms: int = 1000) -> dict[str, Any]:
+def receiver_json(view: SnapshotView, refresh_ms: int = 1000, *,
+                  traces: bool = True) -> dict[str, Any]:
+    """readsb's ``receiver.json`` as tar1090 reads it: ``refresh`` (ms), ``history`` (0: no
+    ``history_N.json``), ``readsb`` (readsb-style JSON: no client-side position filter),
+    ``dbServer`` (``r``/``t``/``desc``/``dbFlags`` come with each aircraft),
+    ``haveTraces`` (``data/traces/``), the receiver's ``lat``/``lon`` when known."""
     out: dict[str, Any] = {"version": f"tailwatch {__version__}", "refresh": refresh_ms,
-                           "history": 0}
+                           "history": 0, "readsb": True, "dbServer": True,
+                           "haveTraces": traces, "binCraft": False, "zstd": False,
+                           "reapi": True}
     rx = view.receiver
     if rx.has_position:
         out["lat"], out["lon"] = rx.lat, rx.lon

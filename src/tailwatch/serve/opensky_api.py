@@ -30,6 +30,7 @@ from tailwatch.serve.context import (
     visible_flights,
 )
 from tailwatch.serve.export import opensky_path
+from tailwatch.serve.fields import OPENSKY_MAX_AGE_S
 from tailwatch.serve.select import BadRequestError
 from tailwatch.serve.state import snapshot_from_positions
 from tailwatch.serve.view import SnapshotView
@@ -101,40 +102,43 @@ def _track_span(ctx: ServeContext, addr: int, at: float) -> tuple[float, float]:
 
 tags: list[str | Enum] = ["OpenSky"]
 
-@router.get("/api/states/all", tags=tags, summary="State vectors (OpenSky format)")
-async def states_all(
-    request: Request,
-    time_s: Annotated[int | None, Query(alias="time", ge=0, le=4_100_000_000)] = None,
-    icao24: Annotated[list[str] | None, Query()] = None,
-    lamin: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lomin: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    lamax: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lomax: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    extended: Annotated[int | None, Query(ge=0, le=1)] = None,
-) -> Response:
-    """``{"time", "states": [[icao24, callsign, origin_country, time_position,
-    last_contact, longitude, latitude, baro_altitude, on_ground, velocity, true_track,
-    vertical_rate, sensors, geo_altitude, squawk, spi, position_source(, category)]]}``
-    in m, m/s and s. ``time`` in the past is answered from the history store. The
-    unfiltered live answer is built (and gzip-compressed) once per snapshot; filters select
-    from the pre-rendered rows."""
+_TRUE = frozenset({"1", "true", "True", "TRUE"})
+_FALSE = frozenset({"0", "false", "False", "FALSE", ""})
+#: a ``time`` this close to the live snapshot is answered from it
+LIVE_WINDOW_S = 15
+
+
+def _flag(value: str | None, what: str) -> bool:
+    """OpenSky's boolean parameters, as its clients send them: 1/0, true/false, True/False."""
+    if value is None or value in _FALSE:
+        return False
+    if value in _TRUE:
+        return True
+    raise BadRequestError(f"{what}: {value!r} is not a boolean (1, true or True; 0, false)")
+
+
+async def _states(request: Request, time_s: int | None, icao24: list[str] | None,
+                  box: tuple[float | None, float | None, float | None, float | None],
+                  extended: str | None) -> Response:
     ctx = ctx_of(request)
     allow = ctx.allow_hidden(request.headers.get("authorization"))
-    box = (lamin, lomin, lamax, lomax)
+    lamin, lomin, lamax, lomax = box
     if any(v is not None for v in box) and any(v is None for v in box):
         raise BadRequestError("give all four of lamin, lomin, lamax, lomax, or none")
+    ext = _flag(extended, "extended")
+    if time_s == 0:  # OpenSky: 0 = now (the official bindings always send it)
+        time_s = None
     view = ctx.state.view()
-    ext = bool(extended)
-    if time_s is not None and ctx.state.version and abs(time_s - view.now) > 15:
+    if time_s is not None and ctx.state.version and abs(time_s - view.now) > LIVE_WINDOW_S:
         if time_s > view.now:
             raise BadRequestError("time: cannot answer for the future")
         view = await run_in_threadpool(_view_at, ctx, time_s)
-    elif time_s is None and icao24 is None and lamin is None:
+    elif icao24 is None and lamin is None:
         live = view
         return prebuilt(request, live, f"states{int(allow)}{int(ext)}",
-                         lambda: fmt.opensky_all(live, allow, ext),
-                         lambda: fmt.opensky_all_gzip(live, allow, ext))
-    mask = view.visible(allow)
+                        lambda: fmt.opensky_all(live, allow, ext),
+                        lambda: fmt.opensky_all_gzip(live, allow, ext))
+    mask = view.visible(allow) & view.opensky_listed()
     wanted = icao_list(icao24)
     if wanted is not None:
         mask &= np.isin(view.icao24, np.array(wanted, dtype=np.uint32))
@@ -143,9 +147,51 @@ async def states_all(
 
         if lamin > lamax:
             raise BadRequestError("lamin is north of lamax")
-        mask &= mask_box(view, lamin, lamax, lomin, lomax)
+        # a position OpenSky still shows (15 s) inside the box
+        mask &= (mask_box(view, lamin, lamax, lomin, lomax)
+                 & view.fresh("position", OPENSKY_MAX_AGE_S))
     rows = None if bool(mask.all()) else np.flatnonzero(mask)
     return raw(fmt.opensky_states_body(view, rows, ext, time_s))
+
+
+Time = Annotated[int | None, Query(alias="time", ge=0, le=4_100_000_000,
+                                   description="UNIX seconds; 0 or absent: now")]
+Icao24 = Annotated[list[str] | None, Query(description="repeat for several (or comma-"
+                                           "separated)")]
+Lat = Annotated[float | None, Query(ge=-90, le=90)]
+Lon = Annotated[float | None, Query(ge=-180, le=180)]
+Extended = Annotated[str | None, Query(description="1/true/True: add the category")]
+
+
+@router.get("/api/states/all", tags=tags, summary="State vectors (OpenSky format)")
+async def states_all(
+    request: Request, time_s: Time = None, icao24: Icao24 = None, lamin: Lat = None,
+    lomin: Lon = None, lamax: Lat = None, lomax: Lon = None, extended: Extended = None,
+) -> Response:
+    """``{"time", "states": [[icao24, callsign, origin_country, time_position,
+    last_contact, longitude, latitude, baro_altitude, on_ground, velocity, true_track,
+    vertical_rate, sensors, geo_altitude, squawk, spi, position_source(, category)]]}``
+    in m, m/s and s, with OpenSky's validity rules (positions and velocities reused for 15 s,
+    state vectors dropped after 15 s without either). ``time`` (other than 0) more than 15 s
+    before the live snapshot is answered from the history store. The unfiltered live answer
+    is built (and gzip-compressed) once per snapshot; filters select from the pre-rendered
+    rows."""
+    return await _states(request, time_s, icao24, (lamin, lomin, lamax, lomax), extended)
+
+
+@router.get("/api/states/own", tags=tags, summary="State vectors of your own receivers")
+async def states_own(
+    request: Request, time_s: Time = None, icao24: Icao24 = None,
+    serials: Annotated[list[int] | None, Query(description="not supported (400)")] = None,
+    extended: Extended = None,
+) -> Response:
+    """Every receiver of a tailwatch installation is its owner's: the same answer as
+    ``/api/states/all``. Filtering by receiver (``serials``) is not available: 400."""
+    if serials:
+        raise BadRequestError("serials: tailwatch does not keep which receiver heard each "
+                              "aircraft; leave it out for every receiver's aircraft")
+    return await _states(request, time_s, icao24, (None, None, None, None), extended)
+
 
 def _flights_between(request: Request, begin: int, end: int, max_s: float,
                      icao: list[int] | None = None) -> list[dict[str, Any]]:

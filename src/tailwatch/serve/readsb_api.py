@@ -15,7 +15,7 @@ from tailwatch.serve import formats as fmt
 from tailwatch.serve.context import ctx_of, hidden_refused, json_response, prebuilt, raw
 from tailwatch.serve.select import parse_readsb_query, select_readsb
 
-__all__ = ["TAR1090_PREFIX", "mount_tar1090", "router"]
+__all__ = ["TAR1090_PREFIX", "answer_readsb_query", "mount_tar1090", "router"]
 
 #: where `create_app(tar1090_dir=...)` serves tar1090
 TAR1090_PREFIX = "/tar1090"
@@ -42,10 +42,11 @@ async def receiver_json(request: Request) -> Response:
     """``{"version", "refresh", "history", "lat", "lon"}`` (position when configured)."""
     return json_response(fmt.receiver_json(ctx_of(request).state.view()))
 
-async def re_api(request: Request) -> Response:
+def answer_readsb_query(request: Request, params: list[tuple[str, str]]) -> Response:
+    """The answer to a readsb query (``/re-api/`` and every ``/v2`` route)."""
     t0 = time.perf_counter()
     ctx = ctx_of(request)
-    q = parse_readsb_query(list(request.query_params.multi_items()))
+    q = parse_readsb_query(params)
     if q.status:
         return json_response({"status": "ok"})
     allow = ctx.allow_hidden(request.headers.get("authorization"))
@@ -54,6 +55,11 @@ async def re_api(request: Request) -> Response:
     view = ctx.state.view()
     rows, dst, direction = select_readsb(view, q, view.visible(allow))
     return raw(fmt.readsb_api_body(view, rows, dst, direction, jv2=q.jv2, t_start=t0))
+
+
+async def re_api(request: Request) -> Response:
+    return answer_readsb_query(request, list(request.query_params.multi_items()))
+
 
 router.add_api_route(
     "/re-api/", re_api, methods=["GET"], tags=["readsb"],

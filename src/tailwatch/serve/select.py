@@ -247,8 +247,7 @@ def base_mask(view: SnapshotView, q: ReadsbQuery) -> npt.NDArray[np.bool_]:
     if q.base == "find_callsign":
         return np.isin(np.char.upper(view.callsign), np.array(q.words, dtype=np.str_))
     if q.base == "find_reg":
-        regs = np.char.replace(np.char.replace(view.upper("registration"), "-", ""), " ", "")
-        return np.isin(regs, norm_reg(q.words))
+        return np.isin(view.registration_keys(), norm_reg(q.words))
     if q.base == "find_type":
         return _isin_upper(view, "typecode", q.words)
     return np.zeros(n, dtype=bool)
@@ -321,14 +320,14 @@ def search_rows(view: SnapshotView, text: str, visible: npt.NDArray[np.bool_],
     }
     exact = np.zeros(view.n, dtype=bool)
     partial = np.zeros(view.n, dtype=bool)
-    qn = q.replace("-", "")
+    qn = q.replace("-", "").replace(" ", "")
     for name, col in fields.items():
         if col.size == 0:
             continue
         exact |= col == q
         partial |= np.char.find(col, q) >= 0
         if name == "registration":
-            stripped = np.char.replace(col, "-", "")
+            stripped = view.registration_keys()
             exact |= stripped == qn
             partial |= np.char.find(stripped, qn) >= 0
     exact &= visible

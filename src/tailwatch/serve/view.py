@@ -17,9 +17,22 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tailwatch.core.schema import EMERGENCY_LABELS, NAV_MODE_BITS, SOURCE_LABELS
 from tailwatch.reference.geo import distance_nm, initial_bearing_deg
+from tailwatch.serve.fields import (
+    AIRCRAFT_MAX_AGE_S,
+    FIELD_CLOCKS,
+    FIELD_MAX_AGE_S,
+    LONG_FIELD_MAX_AGE_S,
+    LONG_GROUPS,
+    NO_SIGNAL_RSSI,
+    OPENSKY_MAX_AGE_S,
+    OPTIONAL_COLUMNS,
+    rc_metres,
+)
 from tailwatch.serve.identity import IdentityResolver, IdentityRows
 from tailwatch.serve.render import (
     Fragments,
@@ -28,6 +41,7 @@ from tailwatch.serve.render import (
     callsign_fragments,
     hex_fragments,
     hex_strings,
+    json_strings,
     labels,
 )
 
@@ -35,7 +49,7 @@ __all__ = ["ReceiverInfo", "SnapshotView"]
 
 NON_ICAO_BIT = 1 << 24
 #: a position, altitude or velocity older than this is not current (readsb: 60 s)
-DATA_MAX_AGE_S = 60.0
+DATA_MAX_AGE_S = FIELD_MAX_AGE_S
 #: ``?all`` of the readsb API: a position this fresh, or any message this fresh
 ALL_MESSAGE_AGE_S = 30.0
 FT_TO_M = 0.3048
@@ -81,7 +95,12 @@ NAV_MODES_JSON = [
     + b"]"
     for code in range(64)
 ]
-MLAT_JSON = [b"[]", b'["lat","lon"]']
+#: readsb's ``mlat`` / ``tisb`` lists: the fields that came from that source (the position
+#: and what readsb writes with it)
+SOURCE_FIELDS_JSON = [b"[]", b'["lat","lon","nic","rc"]']
+MLAT_JSON = SOURCE_FIELDS_JSON
+#: readsb's sil_type by the SIL supplement (0 per hour, 1 per sample)
+SIL_TYPE_JSON = [b'"perhour"', b'"persample"']
 ALT_GROUND_JSON = [b'"ground"']
 BOOL_JSON = [b"false", b"true"]
 #: ADS-B emitter category code → OpenSky's extended category number
@@ -101,6 +120,13 @@ def _where(mask: npt.NDArray[np.bool_], values: npt.ArrayLike) -> npt.NDArray[np
     return np.where(mask, np.asarray(values, dtype=np.float64), np.nan)
 
 
+def _year_strings(year: npt.NDArray[np.float64]) -> Fragments:
+    """``"2005"`` per row (readsb writes the build year as a string); absent when unknown."""
+    known = np.isfinite(year)
+    arr = pa.array(np.where(known, year, 0).astype(np.int64), mask=~known)
+    return Fragments.from_arrow(json_strings(arr.cast(pa.string())))
+
+
 def squawk_fragments(squawk: npt.ArrayLike) -> Fragments:
     """``"1000"`` per row (4 digits), empty where there is none (negative)."""
     sq = np.asarray(squawk).astype(np.int64).ravel()
@@ -114,7 +140,12 @@ def squawk_fragments(squawk: npt.ArrayLike) -> Fragments:
 
 
 class SnapshotView:
-    """A published snapshot with everything the handlers need, computed once."""
+    """A published snapshot with everything the handlers need, computed once.
+
+    Aircraft unheard for more than ``AIRCRAFT_MAX_AGE_S`` (60 s) are left out here, so that no
+    client of any format ever gets them; each field then expires on its own clock
+    (:mod:`tailwatch.serve.fields`).
+    """
 
     def __init__(
         self,
@@ -123,40 +154,44 @@ class SnapshotView:
         receiver: ReceiverInfo,
         version: int,
     ) -> None:
+        self._lock = threading.Lock()
+        self._cache: dict[Any, Any] = {}
         self.snapshot = snapshot
         self.version = version
         self.receiver = receiver
         self.now = float(snapshot.now)
+        now = self.now
         cols: Mapping[str, np.ndarray] = snapshot.columns
+        seen = now - np.asarray(cols["last_seen"], dtype=np.float64)
+        heard = seen <= AIRCRAFT_MAX_AGE_S
+        if not bool(heard.all()):
+            cols = {k: np.asarray(v)[heard] for k, v in cols.items()}
+            seen = seen[heard]
         self.cols = cols
         self.n = int(cols["icao24"].shape[0])
         self.icao24 = np.asarray(cols["icao24"], dtype=np.uint32)
         self.hex = hex_strings(self.icao24)
         self.ident: IdentityRows = identity.rows(self.icao24, cols["callsign"])
-        now = self.now
-        self.seen_s = now - np.asarray(cols["last_seen"], dtype=np.float64)
+        self.seen_s = seen
         pos_age = now - np.asarray(cols["t_position"], dtype=np.float64)
         lat = np.asarray(cols["lat"], dtype=np.float64)
         lon = np.asarray(cols["lon"], dtype=np.float64)
         has_pos = np.isfinite(lat) & np.isfinite(lon) & np.isfinite(pos_age)
         self.pos_age_s = pos_age
-        self.has_position = has_pos & (pos_age <= DATA_MAX_AGE_S)
+        self.has_position = has_pos & (pos_age <= FIELD_MAX_AGE_S)
         self.stale_position = has_pos & ~self.has_position
         self.lat = np.where(self.has_position, lat, np.nan)
         self.lon = np.where(self.has_position, lon, np.nan)
-        self.alt_fresh = (now - np.asarray(cols["t_altitude"], np.float64)) <= DATA_MAX_AGE_S
-        tvel = cols.get("t_velocity")
-        self.vel_fresh = (np.ones(self.n, bool) if tvel is None
-                          else (now - np.asarray(tvel, np.float64)) <= DATA_MAX_AGE_S)
-        self.on_ground = np.asarray(cols["on_ground"]) == 1
+        self.alt_fresh = self.fresh("altitude")
+        self.vel_fresh = self.fresh("velocity")
+        self.on_ground = (np.asarray(cols["on_ground"]) == 1) & self.fresh("ground")
         alt = np.asarray(cols["altitude_ft"], dtype=np.float64)
         #: barometric altitude for filters: ground counts as 0 ft (readsb's rule)
         self.alt_baro = np.where(self.on_ground, 0.0, np.where(self.alt_fresh, alt, np.nan))
-        self.callsign = np.char.strip(
-            np.asarray(cols["callsign"], dtype="S8").astype("U8"))
+        cs = np.asarray(cols["callsign"], dtype="S8")
+        self.callsign = np.where(self.fresh("callsign"),
+                                 np.char.strip(cs.astype("U8")), "").astype("U8")
         self.hidden = self.ident.hidden
-        self._lock = threading.Lock()
-        self._cache: dict[Any, Any] = {}
 
     def __len__(self) -> int:
         return self.n
@@ -170,94 +205,165 @@ class SnapshotView:
         with self._lock:
             return self._cache.setdefault(key, value)
 
+    # --- freshness ---------------------------------------------------------------------------
+    def age_s(self, group: str) -> npt.NDArray[np.float64]:
+        """Seconds since the fields of ``group`` were updated (:data:`FIELD_CLOCKS`)."""
+        column, stand_in = FIELD_CLOCKS[group]
+        t = self.cols.get(column)
+        if t is None:
+            t = self.cols[stand_in]
+        return self.now - np.asarray(t, dtype=np.float64)
+
+    def fresh(self, group: str, max_age_s: float | None = None) -> npt.NDArray[np.bool_]:
+        """Whether the fields of ``group`` are current (readsb's expiry by default)."""
+        if max_age_s is None:
+            max_age_s = LONG_FIELD_MAX_AGE_S if group in LONG_GROUPS else FIELD_MAX_AGE_S
+        key = ("fresh", group, max_age_s)
+        return self.cached(key, lambda: self.age_s(group) <= max_age_s)  # type: ignore[no-any-return]
+
     def upper(self, name: str) -> npt.NDArray[np.str_]:
         """An identity text column upper-cased, '' for unknown (memoised, for searches)."""
 
         def build() -> npt.NDArray[np.str_]:
-            values = self.ident.strings(name).tolist()
-            return np.array([(v or "").upper() for v in values], dtype=np.str_)
+            col = pc.fill_null(pc.utf8_upper(self.ident.text[name].cast(pa.string())), "")
+            return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.str_).reshape(self.n)
 
         return self.cached(("upper", name), build)  # type: ignore[no-any-return]
+
+    def registration_keys(self) -> npt.NDArray[np.str_]:
+        """Registrations upper-cased without '-' and spaces ('' for unknown), for look-ups."""
+
+        def build() -> npt.NDArray[np.str_]:
+            col = pc.utf8_upper(self.ident.text["registration"].cast(pa.string()))
+            col = pc.fill_null(pc.replace_substring_regex(col, "[- ]", ""), "")
+            return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.str_).reshape(self.n)
+
+        return self.cached("registration_keys", build)  # type: ignore[no-any-return]
 
     def visible(self, allow_hidden: bool) -> npt.NDArray[np.bool_]:
         """Rows a caller may see (PIA/LADD hidden unless ``allow_hidden``)."""
         return np.ones(self.n, dtype=bool) if allow_hidden else ~self.hidden
+
+    def _col(self, name: str, group: str) -> npt.NDArray[np.float64]:
+        """A numeric column as float, NaN where unknown (negative codes) or expired."""
+        v = np.asarray(self.cols[name], dtype=np.float64)
+        if np.asarray(self.cols[name]).dtype.kind in "iu":
+            v = np.where(v >= 0, v, np.nan)
+        return _where(self.fresh(group), v)
 
     # --- readsb aircraft objects -------------------------------------------------------------
     def readsb_rows(self) -> Rows:
         return self.cached("readsb", self._readsb_rows)  # type: ignore[no-any-return]
 
     def _readsb_rows(self) -> Rows:
+        """readsb's aircraft object (json_out.c), key by key in readsb's order."""
         c = self.cols
         n = self.n
-        fresh_alt = self.alt_fresh
-        vel = self.vel_fresh
         w = RowWriter(n)
         w.frag("hex", hex_fragments(self.icao24))
         nonicao = (self.icao24 & NON_ICAO_BIT) != 0
         w.enum("type", np.asarray(c["source"]).astype(np.int64) * 2 + nonicao, READSB_TYPES)
-        w.frag("flight", callsign_fragments(c["callsign"]))
+        cs_fresh = self.fresh("callsign")
+        w.frag("flight", callsign_fragments(np.where(cs_fresh, c["callsign"], b"")))
         ident = self.ident
         w.frag("r", ident.json["registration"])
         w.frag("t", ident.json["typecode"])
         w.frag("desc", ident.json["description"])
         w.frag("ownOp", ident.json["operator"])
-        w.num("year", ident.year)
+        w.frag("year", _year_strings(ident.year))  # readsb writes the year as a string
         w.num("dbFlags", _where(ident.in_db, ident.db_flags))
         w.enum("alt_baro", np.where(self.on_ground, 0, -1), ALT_GROUND_JSON)
-        w.num("alt_baro", _where(fresh_alt & ~self.on_ground, c["altitude_ft"]))
-        w.num("alt_geom", _where(fresh_alt, c["altitude_geom_ft"]))
-        w.num("gs", _where(vel, c["gs_kt"]), 1)
-        w.num("ias", c["ias_kt"])
-        w.num("tas", c["tas_kt"])
-        w.num("mach", c["mach"], 3)
-        w.num("track", _where(vel, c["track_deg"]), 2)
-        w.num("roll", c["roll_deg"], 2)
-        w.num("mag_heading", c["heading_deg"], 2)
-        w.num("baro_rate", _where(vel, c["vrate_fpm"]))
-        w.frag("squawk", squawk_fragments(c["squawk"]))
-        w.enum("emergency", c["emergency"], EMERGENCY_JSON)
+        w.num("alt_baro", _where(self.alt_fresh & ~self.on_ground, c["altitude_ft"]))
+        w.num("alt_geom", self._col("altitude_geom_ft", "geom"))
+        w.num("gs", _where(self.vel_fresh, c["gs_kt"]), 1)
+        w.num("ias", self._col("ias_kt", "air"))
+        w.num("tas", self._col("tas_kt", "air"))
+        w.num("mach", self._col("mach", "air"), 3)
+        self._optional(w, ("wd", "ws", "oat", "tat"))
+        w.num("track", _where(self.vel_fresh, c["track_deg"]), 2)
+        self._optional(w, ("track_rate",))
+        w.num("roll", self._col("roll_deg", "air"), 2)
+        w.num("mag_heading", self._col("heading_deg", "air"), 2)
+        self._optional(w, ("true_heading",))
+        w.num("baro_rate", self._col("vrate_fpm", "vrate"))
+        self._optional(w, ("geom_rate",))
+        squawk = np.where(self.fresh("squawk"), np.asarray(c["squawk"]).astype(np.int64), -1)
+        w.frag("squawk", squawk_fragments(squawk))
+        w.enum("emergency", np.where(self.fresh("squawk"), c["emergency"], -1), EMERGENCY_JSON)
         w.enum("category", c["category"], CATEGORY_JSON)
-        w.num("nav_qnh", c["baro_setting_hpa"], 1)
-        w.num("nav_altitude_mcp", c["selected_altitude_ft"])
-        w.enum("nav_modes", c["nav_modes"], NAV_MODES_JSON)
+        w.num("nav_qnh", self._col("baro_setting_hpa", "nav"), 1)
+        w.num("nav_altitude_mcp", self._col("selected_altitude_ft", "nav"))
+        self._optional(w, ("nav_altitude_fms", "nav_heading"))
+        w.enum("nav_modes", np.where(self.fresh("nav"), c["nav_modes"], -1), NAV_MODES_JSON)
         w.num("lat", self.lat, 6)
         w.num("lon", self.lon, 6)
         nic = np.asarray(c["nic"], dtype=np.float64)
-        w.num("nic", np.where(nic >= 0, nic, np.nan))
-        w.num("seen_pos", _where(self.has_position, self.pos_age_s), 1)
+        # readsb writes lat, lon, nic, rc and seen_pos together (0 for an unknown NIC)
+        w.num("nic", _where(self.has_position, np.maximum(nic, 0)))
+        w.num("rc", _where(self.has_position, rc_metres(nic)))
+        w.num("seen_pos", _where(self.has_position, self.pos_age_s), 3)
         if self.receiver.has_position:
             assert self.receiver.lat is not None and self.receiver.lon is not None
             w.num("r_dst", distance_nm(self.receiver.lat, self.receiver.lon, self.lat,
                                        self.lon), 3)
             w.num("r_dir", initial_bearing_deg(self.receiver.lat, self.receiver.lon, self.lat,
                                                self.lon), 1)
-        for key, col in (("version", "version"), ("nac_p", "nacp"), ("nac_v", "nacv"),
-                         ("sil", "sil")):
-            v = np.asarray(c[col], dtype=np.float64)
-            w.num(key, np.where(v >= 0, v, np.nan))
+        w.frag("lastPosition", self._last_position())
+        w.num("version", self._col("version", "quality"))
+        self._optional(w, ("nic_baro",))
+        w.num("nac_p", self._col("nacp", "quality"))
+        w.num("nac_v", self._col("nacv", "quality"))
+        w.num("sil", self._col("sil", "quality"))
+        if "sil_supplement" in c:
+            sup = np.where(self.fresh("quality"), np.asarray(c["sil_supplement"]), -1)
+            w.enum("sil_type", sup, SIL_TYPE_JSON)
+        self._optional(w, ("gva", "sda", "alert", "spi"))
         psrc = np.asarray(c["position_source"])
-        w.enum("mlat", (psrc == _MLAT_SOURCE).astype(np.int64), MLAT_JSON)
-        w.enum("tisb", (psrc == _TISB_SOURCE).astype(np.int64), MLAT_JSON)
+        w.enum("mlat", (psrc == _MLAT_SOURCE).astype(np.int64), SOURCE_FIELDS_JSON)
+        w.enum("tisb", (psrc == _TISB_SOURCE).astype(np.int64), SOURCE_FIELDS_JSON)
         w.num("messages", c["messages"])
         w.num("seen", self.seen_s, 1)
-        w.frag("lastPosition", self._last_position())
+        rssi = c.get("rssi_dbfs")
+        w.num("rssi", np.full(n, NO_SIGNAL_RSSI) if rssi is None else np.where(
+            np.isfinite(np.asarray(rssi, np.float64)), rssi, NO_SIGNAL_RSSI), 1)
         w.frag("country", ident.json["country"])
         return w.render()
 
+    def _optional(self, w: RowWriter, keys: tuple[str, ...]) -> None:
+        """The optional columns with these readsb keys, when the snapshot has them."""
+        for col in OPTIONAL_COLUMNS:
+            if col.key in keys and col.column in self.cols:
+                w.num(col.key, self._col(col.column, col.group), col.decimals)
+
     def _last_position(self) -> Fragments:
+        """readsb's ``lastPosition`` (a position older than 60 s): lat, lon, nic, rc,
+        seen_pos."""
         stale = self.stale_position
         c = self.cols
         w = RowWriter(self.n)
         w.num("lat", _where(stale, c["lat"]), 6)
         w.num("lon", _where(stale, c["lon"]), 6)
         nic = np.asarray(c["nic"], dtype=np.float64)
-        w.num("nic", _where(stale & (nic >= 0), nic))
-        w.num("seen_pos", _where(stale, self.pos_age_s), 1)
+        w.num("nic", _where(stale, np.maximum(nic, 0)))
+        w.num("rc", _where(stale, rc_metres(nic)))
+        w.num("seen_pos", _where(stale, self.pos_age_s), 3)
         f = w.render().fragments()
         return Fragments(f.data, f.starts, np.where(stale, f.ends, f.starts))
 
     # --- OpenSky state vectors ---------------------------------------------------------------
+    def opensky_listed(self) -> npt.NDArray[np.bool_]:
+        """Rows OpenSky would list: a position or velocity update in the last 15 s (or,
+        for an aircraft that never sent either, any message in the last 15 s)."""
+
+        def build() -> npt.NDArray[np.bool_]:
+            pos = self.fresh("position", OPENSKY_MAX_AGE_S) & np.isfinite(self.cols["lat"])
+            vel = self.fresh("velocity", OPENSKY_MAX_AGE_S) & np.isfinite(self.cols["gs_kt"])
+            never = (~np.isfinite(np.asarray(self.cols["t_position"], np.float64))
+                     & ~np.isfinite(np.asarray(self.cols["gs_kt"], np.float64)))
+            return np.asarray(pos | vel | (never & (self.seen_s <= OPENSKY_MAX_AGE_S)), bool)
+
+        return self.cached("opensky_listed", build)  # type: ignore[no-any-return]
+
     def opensky_rows(self, extended: bool) -> Rows:
         return self.cached(("opensky", extended),  # type: ignore[no-any-return]
                            lambda: self._opensky_rows(extended))
@@ -265,27 +371,35 @@ class SnapshotView:
     def _opensky_rows(self, extended: bool) -> Rows:
         c = self.cols
         n = self.n
+        pos = self.fresh("position", OPENSKY_MAX_AGE_S) & self.has_position
+        vel = self.fresh("velocity", OPENSKY_MAX_AGE_S)
+        alt = self.fresh("altitude", OPENSKY_MAX_AGE_S)
         w = RowWriter(n, array=True)
         w.frag("icao24", hex_fragments(self.icao24))
-        w.frag("callsign", callsign_fragments(c["callsign"]))
+        w.frag("callsign", callsign_fragments(
+            np.where(self.fresh("callsign"), c["callsign"], b"")))
         w.frag("origin_country", self.ident.json["country"])
-        w.num("time_position", _where(self.has_position, np.floor(c["t_position"])))
+        w.num("time_position", _where(pos, np.floor(c["t_position"])))
         w.num("last_contact", np.floor(np.asarray(c["last_seen"], np.float64)))
-        w.num("longitude", self.lon, 5)
-        w.num("latitude", self.lat, 5)
-        alt = np.asarray(c["altitude_ft"], np.float64) * FT_TO_M
-        w.num("baro_altitude", _where(self.alt_fresh & ~self.on_ground, alt), 2)
+        w.num("longitude", _where(pos, self.lon), 5)
+        w.num("latitude", _where(pos, self.lat), 5)
+        baro = np.asarray(c["altitude_ft"], np.float64) * FT_TO_M
+        w.num("baro_altitude", _where(alt & ~self.on_ground, baro), 2)
         w.enum("on_ground", self.on_ground.astype(np.int64), BOOL_JSON)
-        w.num("velocity", _where(self.vel_fresh, np.asarray(c["gs_kt"], np.float64) * KT_TO_MS),
-              2)
-        w.num("true_track", _where(self.vel_fresh, c["track_deg"]), 2)
+        w.num("velocity", _where(vel, np.asarray(c["gs_kt"], np.float64) * KT_TO_MS), 2)
+        w.num("true_track", _where(vel, c["track_deg"]), 2)
+        vrate = self.fresh("vrate", OPENSKY_MAX_AGE_S)
         w.num("vertical_rate",
-              _where(self.vel_fresh, np.asarray(c["vrate_fpm"], np.float64) * FPM_TO_MS), 2)
+              _where(vrate, np.asarray(c["vrate_fpm"], np.float64) * FPM_TO_MS), 2)
         w.num("sensors", np.full(n, np.nan))
+        geom = self.fresh("geom", OPENSKY_MAX_AGE_S)
         w.num("geo_altitude",
-              _where(self.alt_fresh, np.asarray(c["altitude_geom_ft"], np.float64) * FT_TO_M), 2)
-        w.frag("squawk", squawk_fragments(c["squawk"]))
-        w.enum("spi", np.zeros(n, np.int64), BOOL_JSON)
+              _where(geom, np.asarray(c["altitude_geom_ft"], np.float64) * FT_TO_M), 2)
+        squawk = np.where(self.fresh("squawk", OPENSKY_MAX_AGE_S),
+                          np.asarray(c["squawk"]).astype(np.int64), -1)
+        w.frag("squawk", squawk_fragments(squawk))
+        spi = np.asarray(c["spi"]) == 1 if "spi" in c else np.zeros(n, bool)
+        w.enum("spi", spi.astype(np.int64), BOOL_JSON)
         psrc = np.asarray(c["position_source"])
         w.num("position_source", np.where(psrc == _MLAT_SOURCE, 2.0, 0.0))
         if extended:
