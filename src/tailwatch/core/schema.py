@@ -252,6 +252,8 @@ EVENT_TYPES = (
     "military_at_civil_airport",
     "orbit",
     "gnss_degradation",
+    "gnss_jamming",
+    "gnss_spoofing",
     "implausible_position",
     "alert",
 )
@@ -330,6 +332,32 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("details", "object", "text", "Evidence: the values that triggered it, as JSON", "",
           "{}"),
 )
+
+GNSS_LEVEL_LABELS = ("none", "low", "high")
+GNSS_PERIOD_LABELS = ("hour", "day")
+
+GNSS_CELL_FIELDS: tuple[Field, ...] = (
+    _t("start", "Start of the period (UTC hour or day)"),
+    Field("period", "object", "text", "Length of the period: hour or day"),
+    Field("res", "int8", "int", "H3 resolution of the cell (3-6)", "", -1),
+    Field("h3", "object", "text", "H3 cell index (hexadecimal)"),
+    Field("lat", "float64", "float", "Latitude of the cell centre", "deg", float("nan")),
+    Field("lon", "float64", "float", "Longitude of the cell centre", "deg", float("nan")),
+    Field("aircraft", "int32", "int", "Airborne aircraft seen in the cell", "", -1),
+    Field("degraded", "int32", "int",
+          "Aircraft whose GNSS quality was degraded (hysteresis-confirmed) in the cell", "", -1),
+    _f("share", "degraded / aircraft"),
+    Field("spoofed", "int32", "int", "Aircraft with a spoofing verdict placed in the cell",
+          "", -1),
+    Field("level", "object", "text", "Interference level: none, low or high (docs/gnss.md)",
+          "", "none"),
+    Field("details", "object", "text",
+          "The cell's aircraft (icao24, worst NIC and NACp, degraded, spoofed), as JSON", "",
+          "[]"),
+)
+
+#: Tables kept by the GNSS aggregation (tailwatch.gnss.cellstore writes them in both engines).
+GNSS_TABLES: dict[str, tuple[Field, ...]] = {"gnss_cells": GNSS_CELL_FIELDS}
 
 TABLES: dict[str, tuple[Field, ...]] = {
     "positions": POSITION_FIELDS,
