@@ -1,0 +1,19 @@
+"""The compiled detector: flight and event detection as passes over whole position batches
+(numba kernels over per-aircraft state held in arrays), proven identical to the reference
+:class:`~tailwatch.detect.flights.FlightDetector` pass by pass (tests/oracle).
+
+Passes done and proven so far:
+
+* :class:`~tailwatch.detect.compiled.derive.DerivePass` — accept (rejects, data hygiene),
+  kinematics, the spike-free altitude, the nearest airport and the height above it (one grid
+  look-up for the batch), the effective air/ground state;
+
+See docs/architecture.md ("The detector's passes") for what remains.
+"""
+
+from __future__ import annotations
+
+from tailwatch.detect.compiled.derive import DERIVED, DerivePass
+from tailwatch.detect.compiled.slots import Slots
+
+__all__ = ["DERIVED", "DerivePass", "Slots"]

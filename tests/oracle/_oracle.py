@@ -1,0 +1,197 @@
+"""The oracle harness: the reference detector (``tailwatch.detect.FlightDetector``, whatever
+its current rules are) run over a corpus, with what its passes computed captured per
+position, so that each compiled pass can be compared with it row for row.
+
+The reference is used through a subclass that records the rows its per-aircraft steps
+produce (``_derive``: the derived columns of the accepted positions; ``_consume``: the decided
+air/ground state of each position). Pointing the harness at a corrected detector needs nothing
+here as long as those two steps keep their names and column names; if they change, the
+capture below is the one place to adapt.
+
+Corpora (:func:`corpora`): the real trajectories in tests/data, those in ../shared/data
+(skipped when absent), simulator scenarios decoded and tracked, and synthetic itineraries.
+Feeding (:func:`batches`): the whole history at once, random batch splits, and time slices.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tailwatch.detect import FlightDetector, from_traffic_records
+from tailwatch.detect.columns import Columns, n_rows, take
+from tailwatch.detect.params import DetectParams
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+SHARED = ROOT.parent / "shared" / "data" / "trajectories"
+
+DERIVED = ("_v", "_trk", "_alt", "_eff", "_apt", "_aptd", "_h", "_step")
+
+
+def reference_has_frozen_rule() -> bool:
+    """Whether the reference detector drops frozen positions (tailwatch.detect.hygiene)."""
+    try:
+        from tailwatch.detect import hygiene  # noqa: F401
+    except ImportError:
+        return False
+    return hasattr(FlightDetector, "_drop_frozen")
+
+
+class CapturingDetector(FlightDetector):
+    """The reference detector, recording its derived rows and decided states."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.derived: list[Columns] = []
+        self.decided: list[Columns] = []
+
+    def _derive(self, ac: Any, new: Columns) -> None:
+        n0 = n_rows(ac.buf)
+        super()._derive(ac, new)
+        b = ac.buf
+        part = {k: np.array(b[k][n0:]) for k in ("t", *DERIVED)}
+        part["icao24"] = np.full(part["t"].shape[0], ac.icao, np.uint32)
+        self.derived.append(part)
+
+    def _consume(self, ac: Any, lo: int, hi: int, states: np.ndarray) -> None:
+        b = ac.buf
+        self.decided.append({"icao24": np.full(hi - lo, ac.icao, np.uint32),
+                             "t": np.array(b["t"][lo:hi]), "state": np.array(states)})
+        super()._consume(ac, lo, hi, states)
+
+
+def sorted_rows(parts: list[Columns], keys: tuple[str, ...]) -> Columns:
+    """Rows of several captures in one table sorted by (icao24, t)."""
+    parts = [p for p in parts if p["t"].shape[0]]
+    if not parts:
+        return {k: np.zeros(0) for k in ("icao24", "t", *keys)}
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in ("icao24", "t", *keys)}
+    order = np.lexsort((cols["t"], cols["icao24"]))
+    return take(cols, order)
+
+
+def run_reference(feed: list[Columns], params: DetectParams | None = None
+                  ) -> CapturingDetector:
+    det = CapturingDetector(params)
+    for part in feed:
+        det.update(part)
+    det.flush()
+    return det
+
+
+# --- feeding --------------------------------------------------------------------------------
+
+
+def batches(pos: Columns, how: str, seed: int = 0) -> list[Columns]:
+    """``pos`` in time order cut into batches: ``whole``, ``random`` (random cut points, every
+    batch 1 to a few thousand rows, rows of a batch shuffled) or ``slices`` (time slices of
+    a random length between 1 s and 10 min)."""
+    order = np.argsort(pos["t"], kind="stable")
+    pos = take(pos, order)
+    n = n_rows(pos)
+    if how == "whole" or n == 0:
+        return [pos]
+    rng = np.random.default_rng(seed)
+    if how == "random":
+        cuts = np.unique(rng.integers(0, n, max(1, n // 500)))
+        out = []
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
+            if b > a:
+                part = take(pos, slice(int(a), int(b)))
+                out.append(take(part, rng.permutation(b - a)))
+        return out
+    if how == "slices":
+        out = []
+        t0 = float(pos["t"][0])
+        end = float(pos["t"][-1])
+        a = 0
+        while t0 <= end:
+            t0 += float(rng.uniform(1.0, 600.0))
+            b = int(np.searchsorted(pos["t"], t0, side="left"))
+            if b > a:
+                out.append(take(pos, slice(a, b)))
+            a = b
+        if a < n:
+            out.append(take(pos, slice(a, n)))
+        return out
+    raise ValueError(how)
+
+
+# --- corpora --------------------------------------------------------------------------------
+
+
+def _traffic(path: Path, max_aircraft: int | None = None) -> Columns:
+    with gzip.open(path, "rt") as fh:
+        cols = from_traffic_records(json.load(fh))
+    if max_aircraft is not None:
+        keep = np.unique(cols["icao24"])[:max_aircraft]
+        cols = take(cols, np.isin(cols["icao24"], keep))
+    return cols
+
+
+@functools.cache
+def simulated(name: str) -> Columns:
+    """A built-in simulator scenario, decoded and tracked: the positions."""
+    from tailwatch import decode
+    from tailwatch.simulate import load_scenario, simulate
+    from tailwatch.track.tracker import Tracker
+
+    sim = simulate(load_scenario(name))
+    tracker = Tracker(receivers=sim.receiver_positions())
+    parts = []
+    step = 65_536
+    for a in range(0, len(sim.frames), step):
+        fb = sim.frames.take(np.arange(a, min(a + step, len(sim.frames))))
+        parts.append(tracker.update(decode(fb)).columns)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+@functools.cache
+def synthetic_itineraries() -> Columns:
+    """Airport-to-airport flights of the synthetic module (take-offs, landings, taxi)."""
+    from tailwatch.detect import synthetic as sy
+
+    parts = []
+    legs = [("LSZH", "14", "EGLL", "27L"), ("EGLL", "09R", "LFPG", "26R"),
+            ("LFPG", "08L", "LSZH", "16")]
+    for k, (a, ra, b, rb) in enumerate(legs):
+        dense = sy.airport_to_airport(sy.runway_end(a, ra), sy.runway_end(b, rb),
+                                      1.7e9 + 9000.0 * k)
+        cols = sy.sample(dense, 0x4B0000 + k, f"SYN{k}", sample_s=1.0 + 2.0 * k, seed=k)
+        parts.append(cols)
+    return sy.merge(parts)
+
+
+def corpora() -> dict[str, Callable[[], Columns]]:
+    """Name → loader of every corpus available here (../shared ones only when present)."""
+    out: dict[str, Callable[[], Columns]] = {
+        "zurich_airport": lambda: _traffic(DATA / "traffic_zurich_airport.json.gz"),
+        "noisy_landing": lambda: _traffic(DATA / "traffic_noisy_landing.json.gz"),
+        "noisy_takeoff": lambda: _traffic(DATA / "traffic_noisy_takeoff.json.gz"),
+        "sim_emergency": lambda: simulated("emergency"),
+        "synthetic_itineraries": synthetic_itineraries,
+    }
+    shared = {"shared_switzerland_day": ("traffic_switzerland_day.json.gz", 120),
+              "shared_noisy_ground": ("traffic_noisy_ground.json.gz", None),
+              "shared_noisy_time_issue": ("traffic_noisy_time_issue.json.gz", None),
+              "shared_calfire_week": ("traffic_calfire_week.json.gz", 40),
+              "shared_border_control": ("traffic_surveillance_border_control.json.gz", None),
+              "shared_tv_relay": ("traffic_tv_relay_tour_de_france.json.gz", None)}
+    for name, (file, cap) in shared.items():
+        if (SHARED / file).exists():
+            out[name] = functools.partial(_traffic, SHARED / file, cap)
+    return out
+
+
+def iter_feeds(pos: Columns, seeds: int = 2) -> Iterator[tuple[str, list[Columns]]]:
+    yield "whole", batches(pos, "whole")
+    for s in range(seeds):
+        yield f"random{s}", batches(pos, "random", s)
+        yield f"slices{s}", batches(pos, "slices", s)
