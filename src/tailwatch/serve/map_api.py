@@ -12,6 +12,8 @@
 * ``GET /api/map/heatmap?box=`` — stored positions in view counted on a grid
 * ``GET /api/map/coverage`` — each receiver's measured coverage outline (farthest position per
   bearing sector)
+* ``GET /api/map/layers`` — the optional layer scripts present in static/ (``gnss.js``, ...),
+  which the page then loads (no request for a file that is not there)
 
 Every read goes through ``state.history`` (serve/history.py); PIA/LADD aircraft are left out
 unless the server shows them or the request carries the token, as everywhere else.
@@ -60,6 +62,9 @@ FEED_CLASSES: dict[str, tuple[str, ...]] = {
     "alert": ("alert", "military_at_civil_airport", "orbit"),
 }
 _report_lock = threading.Lock()
+STATIC_DIR = Path(__file__).parent / "static"
+#: layer scripts other features may drop into static/ (the map loads those present)
+OPTIONAL_LAYERS = ("gnss.js", "mlat.js")
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -589,3 +594,11 @@ def coverage(
                     "outline": ring,
                     "max_nm": round(float(np.nanmax(rng)), 1) if ok.any() else None})
     return _json({"hours": hours, "receivers": out})
+
+
+@router.get("/layers", summary="Optional map layers present")
+def layers() -> Response:
+    """``{"scripts": ["/static/gnss.js", …]}``: the optional layer scripts shipped in this
+    installation, for the page to load."""
+    present = [f"/static/{n}" for n in OPTIONAL_LAYERS if (STATIC_DIR / n).is_file()]
+    return _json({"scripts": present})

@@ -1,155 +1,167 @@
 /* tailwatch web map. Plain JavaScript, no build step; MapLibre GL JS is served from the package
  * (static/vendor), and so is the base map (static/data/countries.geojson): nothing is fetched
- * from anywhere but this server unless a tile URL is configured. */
+ * from anywhere but this server unless a tile URL is configured.
+ *
+ * Files: util.js (helpers, units, URL), glaircraft.js (the WebGL aircraft layer), table.js (the
+ * aircraft list), investigate.js (itinerary, events feed, heatmap, coverage), this one (the map,
+ * live data, selection, filters, search, playback, keyboard). docs/map.md describes the map. */
 "use strict";
 
 (function () {
-  const $ = (sel) => document.querySelector(sel);
-  const el = (tag, attrs, ...kids) => {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === "text") e.textContent = v;
-      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-      else e.setAttribute(k, v);
-    }
-    for (const kid of kids) if (kid != null) e.append(kid);
-    return e;
-  };
-  const fmt = {
-    alt: (a) => (a === "ground" ? "ground" : a == null ? "–" : `${Math.round(a).toLocaleString()} ft`),
-    num: (v, unit, nd = 0) => (v == null ? "–" : `${Number(v).toFixed(nd)} ${unit}`),
-    time: (s) => (s == null ? "–" : new Date(s * 1000).toISOString().replace("T", " ").slice(0, 19) + "Z"),
-    ago: (s) => (s == null ? "–" : s < 60 ? `${s.toFixed(0)} s ago` : `${(s / 60).toFixed(1)} min ago`),
-  };
+  const TW = window.TW;
+  const { $, el, fmt, getJSON } = TW;
 
   // --- state ---------------------------------------------------------------------------------
   const state = {
-    aircraft: new Map(), // hex → readsb object (+ _t: our receive time)
-    trails: new Map(), // hex → [[lon, lat], ...] (live, last few minutes)
-    features: [], // what the aircraft layer shows now
+    aircraft: new Map(), // hex → readsb object
+    trails: new Map(), // hex → [[lon, lat, alt], ...] (live, last few minutes)
+    shown: [], // aircraft passing the filters, with a position (what the map draws)
     now: 0,
-    selected: null,
+    selected: [], // hexes; the first is the one in the panel
     mode: "live", // or "playback"
     config: {},
-    filters: { mil: false, country: "", type: "", altMin: null, altMax: null, ground: true, trails: false, airports: true },
+    filter: { mil: false, interesting: false, country: "", type: "", callsign: "", description: "", icao: "",
+      altMin: null, altMax: null, ground: true, sources: [], dbFlags: [], maxRange: null, text: "" },
+    layers: TW.pref.get("layers", { trails: "selected", labels: true, airports: true, rings: true, coverage: true, heatmap: false, mlat: true }),
+    theme: TW.pref.get("theme", "dark"),
     playback: null,
     ready: false,
+    receivers: [],
+    stats: { updates: 0, lastDrawMs: 0 },
   };
-  const TRAIL_POINTS = 120;
-
-  // --- colours -------------------------------------------------------------------------------
-  const ALT_STOPS = [0, "#f28e2b", 5000, "#f28e2b", 10000, "#e4c21f", 20000, "#59a14f", 30000, "#4e9bd6", 40000, "#b07aa1"];
+  TW.state = state;
+  TW.setUnits(TW.pref.get("units", "aviation"));
+  const TRAIL_POINTS = 180;
+  let map = null;
+  let acLayer = null;
+  let buf = new Float32Array(0);
 
   // --- the map --------------------------------------------------------------------------------
   maplibregl.setWorkerUrl("/static/vendor/maplibre-gl-csp-worker.js");
+  const THEMES = {
+    dark: { bg: "#0e2233", land: "#1d2b36", line: "#4a5d6e", label: "#e8eef3", halo: "rgba(0,0,0,0.85)", ring: "#6f8597" },
+    light: { bg: "#b9d3e6", land: "#f3f1ea", line: "#9a9a8e", label: "#1b2530", halo: "rgba(255,255,255,0.9)", ring: "#56708a" },
+  };
 
   function baseStyle(tileUrl) {
+    const th = THEMES[state.theme] || THEMES.dark;
     const sources = {
       countries: { type: "geojson", data: "/static/data/countries.geojson",
         attribution: "Natural Earth (public domain) via world-atlas" },
     };
-    const layers = [
-      { id: "background", type: "background", paint: { "background-color": "#0e2233" } },
-    ];
+    const layers = [{ id: "background", type: "background", paint: { "background-color": th.bg } }];
     if (tileUrl) {
       sources.tiles = { type: "raster", tiles: [tileUrl], tileSize: 256, attribution: "tiles: configured server" };
       layers.push({ id: "tiles", type: "raster", source: "tiles", paint: { "raster-opacity": 0.85 } });
     }
     layers.push(
-      { id: "countries-fill", type: "fill", source: "countries",
-        paint: { "fill-color": "#1d2b36", "fill-opacity": tileUrl ? 0 : 1 } },
-      { id: "countries-line", type: "line", source: "countries",
-        paint: { "line-color": "#4a5d6e", "line-width": 0.7 } },
+      { id: "countries-fill", type: "fill", source: "countries", paint: { "fill-color": th.land, "fill-opacity": tileUrl ? 0 : 1 } },
+      { id: "countries-line", type: "line", source: "countries", paint: { "line-color": th.line, "line-width": 0.7 } },
     );
     return { version: 8, sources, layers };
   }
 
-  let map = null;
-  function createMap(tileUrl, center, zoom) {
-    map = new maplibregl.Map({
-      container: "map",
-      style: baseStyle(tileUrl),
-      center,
-      zoom,
-      attributionControl: { compact: true },
-      fadeDuration: 0,
-    });
-    map.addControl(new maplibregl.NavigationControl({ visualizePitch: false }), "top-left");
-    map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
-    window.tailwatch.map = map;
+  function applyTheme(name) {
+    state.theme = THEMES[name] ? name : "dark";
+    TW.pref.set("theme", state.theme);
+    document.documentElement.dataset.theme = state.theme;
+    if (!map || !state.ready) return;
+    const th = THEMES[state.theme];
+    map.setPaintProperty("background", "background-color", th.bg);
+    map.setPaintProperty("countries-fill", "fill-color", th.land);
+    map.setPaintProperty("countries-line", "line-color", th.line);
+    for (const id of ["aircraft-labels", "rings-labels", "itinerary-labels"]) {
+      if (map.getLayer(id)) {
+        map.setPaintProperty(id, "text-color", th.label);
+        map.setPaintProperty(id, "text-halo-color", th.halo);
+      }
+    }
+    map.setPaintProperty("rings", "line-color", th.ring);
   }
 
-  function planeIcon(size) {
-    // a simple top-down aircraft silhouette, white on transparent (used as an SDF icon)
-    const c = document.createElement("canvas");
-    c.width = c.height = size;
-    const g = c.getContext("2d");
-    const s = size / 32;
-    g.fillStyle = "#fff";
-    g.beginPath();
-    const pts = [[16, 1], [18.5, 6], [18.5, 12], [30, 19], [30, 22], [18.5, 18], [18, 26], [22, 29], [22, 31],
-      [16, 29.5], [10, 31], [10, 29], [14, 26], [13.5, 18], [2, 22], [2, 19], [13.5, 12], [13.5, 6]];
-    g.moveTo(pts[0][0] * s, pts[0][1] * s);
-    for (const [x, y] of pts.slice(1)) g.lineTo(x * s, y * s);
-    g.closePath();
-    g.fill();
-    return g.getImageData(0, 0, size, size);
-  }
-
+  const empty = () => ({ type: "FeatureCollection", features: [] });
   function addOverlayLayers() {
-    map.addImage("plane", planeIcon(48), { sdf: true, pixelRatio: 2 });
-    map.addSource("airports", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    const th = THEMES[state.theme];
+    const src = (id) => map.addSource(id, { type: "geojson", data: empty() });
+    for (const id of ["heatmap", "coverage", "rings", "airports", "itinerary", "trails", "labels"]) src(id);
+    map.addLayer({ id: "heatmap", type: "heatmap", source: "heatmap",
+      paint: { "heatmap-weight": ["get", "w"], "heatmap-intensity": 1.1,
+        "heatmap-radius": ["interpolate", ["linear"], ["zoom"], 3, 8, 8, 18, 12, 30], "heatmap-opacity": 0.75 } });
+    map.addLayer({ id: "coverage", type: "line", source: "coverage",
+      paint: { "line-color": "#ff8c42", "line-width": 1.6, "line-opacity": 0.85 } });
+    map.addLayer({ id: "rings", type: "line", source: "rings",
+      paint: { "line-color": th.ring, "line-width": 1, "line-dasharray": [3, 3], "line-opacity": 0.8 } });
+    map.addLayer({ id: "rings-labels", type: "symbol", source: "rings", filter: ["has", "label"],
+      layout: { "symbol-placement": "line", "text-field": ["get", "label"], "text-size": 10 },
+      paint: { "text-color": th.label, "text-halo-color": th.halo, "text-halo-width": 1 } });
     map.addLayer({ id: "airports", type: "circle", source: "airports", minzoom: 5,
       filter: ["any", ["==", ["get", "major"], true], [">=", ["zoom"], 8]],
       paint: { "circle-radius": ["interpolate", ["linear"], ["zoom"], 5, 1.5, 10, 4],
         "circle-color": "rgba(0,0,0,0)", "circle-stroke-color": "#8fa3b5",
-        "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 5, 0.8, 10, 1.5],
-        "circle-stroke-opacity": 0.6 } });
-    map.addSource("trails", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+        "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 5, 0.8, 10, 1.5], "circle-stroke-opacity": 0.6 } });
+    TW.addItineraryLayers(map, th);
     map.addLayer({ id: "trails", type: "line", source: "trails",
-      paint: { "line-color": ["interpolate", ["linear"], ["coalesce", ["get", "alt"], 0], ...ALT_STOPS],
-        "line-width": ["case", ["==", ["get", "selected"], true], 2.5, 1.2], "line-opacity": 0.8 } });
-    map.addSource("aircraft", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
-    map.addLayer({ id: "aircraft", type: "symbol", source: "aircraft",
-      layout: {
-        "icon-image": "plane",
-        "icon-size": ["interpolate", ["linear"], ["zoom"], 3, 0.8, 8, 1.1, 12, 1.4],
-        "icon-rotate": ["coalesce", ["get", "track"], 0],
-        "icon-rotation-alignment": "map",
-        "icon-allow-overlap": true,
-        "icon-ignore-placement": true,
-        "symbol-sort-key": ["coalesce", ["get", "altn"], 0],
-      },
-      paint: {
-        "icon-color": ["case", ["==", ["get", "ground"], true], "#8a8f94",
-          ["interpolate", ["linear"], ["coalesce", ["get", "altn"], 0], ...ALT_STOPS]],
-        "icon-halo-color": ["case", ["==", ["get", "mil"], true], "#d7191c",
-          ["==", ["get", "selected"], true], "#ffffff", "rgba(0,0,0,0.6)"],
-        "icon-halo-width": ["case", ["==", ["get", "mil"], true], 2.5, ["==", ["get", "selected"], true], 2.5, 1],
-      } });
+      paint: { "line-color": ["get", "color"], "line-width": ["case", ["==", ["get", "selected"], true], 2.6, 1.2],
+        "line-opacity": ["case", ["==", ["get", "mlat"], true], 0.55, 0.85] } });
+    acLayer = new TW.AircraftLayer("aircraft");
+    map.addLayer(acLayer);
     // callsign labels from zoom 7 (no glyphs URL: MapLibre draws them with the system font)
-    map.addLayer({ id: "aircraft-labels", type: "symbol", source: "aircraft", minzoom: 7,
-      layout: { "text-field": ["get", "label"], "text-size": 11, "text-offset": [0, 1.4],
-        "text-anchor": "top", "text-optional": true },
-      paint: { "text-color": "#e8eef3", "text-halo-color": "rgba(0,0,0,0.8)", "text-halo-width": 1.2 } });
-    map.on("click", "aircraft", (e) => { if (e.features.length) select(e.features[0].properties.hex, false); });
-    map.on("mouseenter", "aircraft", () => { map.getCanvas().style.cursor = "pointer"; });
-    map.on("mouseleave", "aircraft", () => { map.getCanvas().style.cursor = ""; });
+    map.addLayer({ id: "aircraft-labels", type: "symbol", source: "labels", minzoom: 7,
+      layout: { "text-field": ["get", "label"], "text-size": 11, "text-offset": [0, 1.5], "text-anchor": "top",
+        "text-optional": true, "text-allow-overlap": false },
+      paint: { "text-color": th.label, "text-halo-color": th.halo, "text-halo-width": 1.2 } });
+    map.on("click", (e) => {
+      const hex = pick(e.point);
+      if (hex) select(hex, { add: e.originalEvent.ctrlKey || e.originalEvent.metaKey || e.originalEvent.shiftKey });
+    });
+    map.on("mousemove", (e) => { map.getCanvas().style.cursor = pick(e.point) ? "pointer" : ""; });
     map.on("click", "airports", (e) => {
       const p = e.features[0].properties;
       new maplibregl.Popup({ closeButton: false }).setLngLat(e.lngLat)
         .setDOMContent(el("div", {}, el("strong", { text: p.icao + (p.iata ? ` / ${p.iata}` : "") }), el("br"), p.name))
         .addTo(map);
     });
+    map.on("moveend", () => {
+      TW.pref.set("view", { lon: map.getCenter().lng, lat: map.getCenter().lat, zoom: map.getZoom() });
+      syncURL();
+      drawLabels();
+      if (state.layers.heatmap) TW.loadHeatmap(map);
+    });
+    setLayerVisibility();
+    // room for the GNSS layer (serve/static/gnss.js) and anything else that draws under the aircraft
+    TW.layerSlot = (name) => (name === "top" ? "aircraft-labels" : "trails");
+    window.dispatchEvent(new CustomEvent("tailwatch:ready", { detail: { map, state, beforeId: "trails" } }));
+  }
+
+  function setLayerVisibility() {
+    const vis = (on) => (on ? "visible" : "none");
+    const L = state.layers;
+    map.setLayoutProperty("airports", "visibility", vis(L.airports));
+    map.setLayoutProperty("rings", "visibility", vis(L.rings));
+    map.setLayoutProperty("rings-labels", "visibility", vis(L.rings));
+    map.setLayoutProperty("coverage", "visibility", vis(L.coverage));
+    map.setLayoutProperty("heatmap", "visibility", vis(L.heatmap));
+    map.setLayoutProperty("aircraft-labels", "visibility", vis(L.labels));
+    TW.pref.set("layers", L);
+  }
+
+  // --- picking: the nearest drawn aircraft within 14 px ---------------------------------------
+  function pick(point) {
+    const r = 14;
+    const a = map.unproject([point.x - r, point.y - r]), b = map.unproject([point.x + r, point.y + r]);
+    const w = Math.min(a.lng, b.lng), e = Math.max(a.lng, b.lng), s = Math.min(a.lat, b.lat), n = Math.max(a.lat, b.lat);
+    let best = null, bestD = r * r;
+    for (const ac of state.shown) {
+      const p = ac._pos;
+      if (p[1] < s || p[1] > n || p[0] < w || p[0] > e) continue;
+      const q = map.project(p);
+      const d = (q.x - point.x) ** 2 + (q.y - point.y) ** 2;
+      if (d <= bestD) { bestD = d; best = ac.hex; }
+    }
+    return best;
   }
 
   // --- data: live -----------------------------------------------------------------------------
-  async function getJSON(url) {
-    const r = await fetch(url, { headers: { Accept: "application/json" } });
-    if (!r.ok) throw new Error(`${url}: ${r.status}`);
-    return r.json();
-  }
-
   function ingest(list, now) {
     for (const a of list) {
       state.aircraft.set(a.hex, a);
@@ -158,30 +170,28 @@
         if (!t) state.trails.set(a.hex, (t = []));
         const last = t[t.length - 1];
         if (!last || last[0] !== a.lon || last[1] !== a.lat) {
-          t.push([a.lon, a.lat, altNum(a)]);
+          t.push([a.lon, a.lat, TW.altNum(a), a.type === "mlat"]);
           if (t.length > TRAIL_POINTS) t.shift();
         }
       }
     }
     if (now) state.now = now;
+    state.stats.updates++;
   }
 
   function remove(hexes) {
     for (const h of hexes) { state.aircraft.delete(h); state.trails.delete(h); }
   }
 
-  function altNum(a) { return a.alt_baro === "ground" ? 0 : (a.alt_baro ?? a.alt_geom ?? null); }
-
   function connectLive() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     let ws;
-    try { ws = new WebSocket(`${proto}://${location.host}/api/live`); } catch (e) { return poll(); }
+    try { ws = new WebSocket(`${proto}://${location.host}/api/live`); } catch (e) { poll(); return; }
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.type === "snapshot") { state.aircraft.clear(); ingest(m.aircraft, m.now); }
       else if (m.type === "diff") { ingest(m.aircraft, m.now); remove(m.removed || []); }
-      setStatus();
-      if (state.mode === "live") render();
+      afterUpdate();
     };
     ws.onclose = () => { setStatus("live feed closed; polling"); setTimeout(poll, 1000); };
   }
@@ -192,40 +202,60 @@
       const seen = new Set(doc.aircraft.map((a) => a.hex));
       remove([...state.aircraft.keys()].filter((h) => !seen.has(h)));
       ingest(doc.aircraft, doc.now);
-      setStatus();
-      if (state.mode === "live") render();
+      afterUpdate();
     } catch (e) { setStatus(`offline: ${e.message}`); }
     setTimeout(poll, 2000);
   }
 
-  function setStatus(text) {
-    const n = state.aircraft.size;
-    $("#status").textContent = text || `${n} aircraft · ${fmt.time(state.now)}`;
+  function afterUpdate() {
+    setStatus();
+    if (state.mode === "live") render();
   }
 
-  // --- filters and rendering ------------------------------------------------------------------
+  function setStatus(text) {
+    $("#status").textContent = text || `${state.shown.length} / ${state.aircraft.size} aircraft · ${fmt.time(state.now)}`;
+  }
+
+  // --- filters --------------------------------------------------------------------------------
   function passes(a) {
-    const f = state.filters;
+    const f = state.filter;
     if (f.mil && !(a.dbFlags & 1)) return false;
+    if (f.interesting && !(a.dbFlags & 2)) return false;
+    if (f.dbFlags.length) {
+      const bits = { military: 1, interesting: 2, pia: 4, ladd: 8 };
+      if (!f.dbFlags.some((k) => (a.dbFlags || 0) & (bits[k] || 0))) return false;
+    }
     if (f.country && a.country !== f.country) return false;
-    if (f.type && (a.t || "").toUpperCase() !== f.type.toUpperCase()) return false;
+    if (f.type && !(a.t || "").toUpperCase().startsWith(f.type.toUpperCase())) return false;
+    if (f.callsign && !TW.callsign(a).toUpperCase().startsWith(f.callsign.toUpperCase())) return false;
+    if (f.description && !(a.desc || "").toUpperCase().includes(f.description.toUpperCase())) return false;
+    if (f.icao && !a.hex.startsWith(f.icao.toLowerCase())) return false;
+    if (f.sources.length) {
+      const s = TW.sourceOf(a).toLowerCase().replace(/[^a-z]/g, "");
+      const want = f.sources.map((x) => x.toLowerCase().replace(/[^a-z]/g, ""));
+      if (!want.includes(s) && !(want.includes("modes") && s === "modes")) return false;
+    }
     if (!f.ground && a.alt_baro === "ground") return false;
-    const alt = altNum(a);
+    const alt = TW.altNum(a);
     if (f.altMin != null && (alt == null || alt < f.altMin)) return false;
     if (f.altMax != null && (alt == null || alt > f.altMax)) return false;
+    if (f.maxRange != null && (a._dist == null || a._dist > f.maxRange)) return false;
+    if (f.text) {
+      const q = f.text.toUpperCase();
+      const hay = `${a.hex} ${TW.callsign(a)} ${a.r || ""} ${a.t || ""} ${a.squawk || ""} ${a.ownOp || ""} ${a.country || ""}`.toUpperCase();
+      if (!hay.includes(q)) return false;
+    }
     return true;
   }
 
-  function feature(a, lon, lat, track, alt) {
-    return {
-      type: "Feature",
-      geometry: { type: "Point", coordinates: [lon, lat] },
-      properties: { hex: a.hex, track: track ?? 0, altn: alt === "ground" ? 0 : alt, ground: alt === "ground",
-        mil: !!(a.dbFlags & 1), selected: a.hex === state.selected,
-        label: (a.flight || "").trim() || (a.r || "") || a.hex },
-    };
+  function distanceOf(a) {
+    if (a.r_dst != null) return a.r_dst;
+    const rx = state.receivers[0];
+    if (!rx || a.lat == null) return null;
+    return TW.distNm(rx.lat, rx.lon, a.lat, a.lon);
   }
 
+  // --- rendering ------------------------------------------------------------------------------
   let renderQueued = false;
   function render() {
     if (!state.ready || renderQueued) return;
@@ -233,84 +263,207 @@
     requestAnimationFrame(() => { renderQueued = false; draw(); });
   }
 
-  function draw() {
-    const feats = [];
-    let shown = 0;
+  function collect() {
+    const out = [];
     if (state.mode === "live") {
       for (const a of state.aircraft.values()) {
+        a._dist = distanceOf(a);
         if (a.lat == null || !passes(a)) continue;
-        feats.push(feature(a, a.lon, a.lat, a.track ?? a.mag_heading, a.alt_baro ?? a.alt_geom));
-        shown++;
+        a._pos = [a.lon, a.lat];
+        a._alt = a.alt_baro ?? a.alt_geom;
+        a._track = a.track ?? a.true_heading ?? a.mag_heading ?? 0;
+        out.push(a);
       }
     } else if (state.playback) {
       for (const p of playbackPositions(state.playback.t)) {
-        const a = state.aircraft.get(p.hex) || { hex: p.hex, dbFlags: 0 };
-        if (!passes({ ...a, alt_baro: p.alt })) continue;
-        feats.push(feature(a, p.lon, p.lat, p.track, p.alt));
-        shown++;
+        const live = state.aircraft.get(p.hex);
+        const a = Object.assign({}, live || { hex: p.hex, dbFlags: 0 }, { alt_baro: p.alt, lat: p.lat, lon: p.lon, track: p.track, type: p.mlat ? "mlat" : (live && live.type) });
+        a._dist = distanceOf(a);
+        if (!passes(a)) continue;
+        a._pos = [p.lon, p.lat];
+        a._alt = p.alt;
+        a._track = p.track ?? 0;
+        out.push(a);
       }
     }
-    state.features = feats;
-    map.getSource("aircraft").setData({ type: "FeatureCollection", features: feats });
-    $("#f-count").textContent = `${shown} shown of ${state.mode === "live" ? state.aircraft.size : (state.playback?.count ?? 0)}`;
-    drawTrails();
-    document.body.dataset.rendered = String(shown);
+    return out;
   }
 
-  let selectedTrack = null; // [[lon, lat, alt], ...] from the history store
+  function fill(list) {
+    const S = TW.STRIDE;
+    if (buf.length < list.length * S) buf = new Float32Array(Math.ceil(list.length * 1.25 + 64) * S);
+    const sel = new Set(state.selected);
+    const D = Math.PI / 180;
+    // draw order: low first, the selected ones last (on top)
+    let k = 0;
+    const put = (a) => {
+      const x = (a._pos[0] + 180) / 360;
+      const sinL = Math.sin(a._pos[1] * D);
+      const y = 0.5 - Math.log((1 + sinL) / (1 - sinL)) / (4 * Math.PI);
+      const shape = a._shape || (a._shape = TW.classify(a));
+      const rgb = TW.altRGB(a._alt === "ground" ? "ground" : a._alt);
+      const selected = sel.has(a.hex);
+      const o = k * S;
+      buf[o] = x; buf[o + 1] = y; buf[o + 2] = (a._track || 0) * D; buf[o + 3] = TW.SLOT[shape];
+      buf[o + 4] = rgb[0] / 255; buf[o + 5] = rgb[1] / 255; buf[o + 6] = rgb[2] / 255;
+      buf[o + 7] = ((a.dbFlags & 1) ? 1 : 0) + (selected ? 2 : 0) + (state.layers.mlat && a.type === "mlat" ? 4 : 0);
+      buf[o + 8] = (TW.shapeScale[shape] || 1) * (selected ? 1.3 : 1);
+      k++;
+    };
+    for (const a of list) if (!sel.has(a.hex)) put(a);
+    for (const a of list) if (sel.has(a.hex)) put(a);
+    return k;
+  }
+
+  function draw() {
+    const t0 = performance.now();
+    const list = collect();
+    state.shown = list;
+    for (const a of list) if (a._shapeKey !== `${a.category}|${a.t}|${a.dbFlags}`) { a._shape = null; a._shapeKey = `${a.category}|${a.t}|${a.dbFlags}`; }
+    const n = fill(list);
+    acLayer.setData(buf, n);
+    $("#f-count").textContent = `${list.length} shown of ${state.mode === "live" ? state.aircraft.size : (state.playback?.count ?? 0)}`;
+    drawTrails();
+    drawLabels();
+    if (tableOpen()) table.update(list, state.selected);
+    if (state.selected.length && $("#tab-aircraft").hidden === false) refreshPanelLive();
+    document.body.dataset.rendered = String(list.length);
+    state.stats.lastDrawMs = performance.now() - t0;
+    setStatus();
+  }
+
+  function drawLabels() {
+    if (!state.ready) return;
+    const feats = [];
+    if (state.layers.labels && map.getZoom() >= 7) {
+      const b = map.getBounds();
+      for (const a of state.shown) {
+        if (!b.contains(a._pos)) continue;
+        feats.push({ type: "Feature", geometry: { type: "Point", coordinates: a._pos },
+          properties: { hex: a.hex, label: TW.callsign(a) || a.r || a.hex } });
+        if (feats.length >= 800) break;
+      }
+    }
+    map.getSource("labels").setData({ type: "FeatureCollection", features: feats });
+  }
+
+  let selectedTrack = null; // from the store: {segments, columns}
   function drawTrails() {
     const feats = [];
     const line = (coords, selected) => {
-      for (let i = 1; i < coords.length; i++) {
-        feats.push({ type: "Feature", properties: { alt: coords[i][2], selected },
-          geometry: { type: "LineString", coordinates: [coords[i - 1].slice(0, 2), coords[i].slice(0, 2)] } });
+      // one feature per run of one colour band (altitude changes colour along the trail)
+      let run = [];
+      let colour = null;
+      for (let i = 0; i < coords.length; i++) {
+        const c = TW.altCSS(coords[i][2]);
+        if (c !== colour && run.length) {
+          run.push(coords[i].slice(0, 2));
+          feats.push({ type: "Feature", properties: { color: colour, selected, mlat: !!coords[i][3] },
+            geometry: { type: "LineString", coordinates: run } });
+          run = [];
+        }
+        colour = c;
+        run.push(coords[i].slice(0, 2));
       }
+      if (run.length > 1) feats.push({ type: "Feature", properties: { color: colour, selected, mlat: false },
+        geometry: { type: "LineString", coordinates: run } });
     };
     if (state.mode === "live") {
-      if (state.filters.trails) {
-        for (const [hex, t] of state.trails) {
-          const a = state.aircraft.get(hex);
-          if (a && passes(a) && hex !== state.selected) line(t, false);
+      if (state.layers.trails === "all") {
+        const b = map.getBounds();
+        for (const a of state.shown) {
+          if (state.selected.includes(a.hex) || !b.contains(a._pos)) continue;
+          const t = state.trails.get(a.hex);
+          if (t && t.length > 1) line(t, false);
         }
       }
-      if (state.selected) {
-        const live = state.trails.get(state.selected) || [];
-        line((selectedTrack || []).concat(live), true);
+      if (state.layers.trails !== "none") {
+        for (const hex of state.selected) {
+          const live = state.trails.get(hex) || [];
+          if (hex === state.selected[0] && selectedTrack) {
+            const c = selectedTrack.columns;
+            for (const [a, b] of selectedTrack.segments) {
+              const pts = [];
+              for (let i = a; i < b; i++) if (c.lat[i] != null) pts.push([c.lon[i], c.lat[i], c.altitude_ft[i], c.mlat[i]]);
+              // the last stored segment runs on into the live trail
+              line(b === c.t.length ? pts.concat(live) : pts, true);
+            }
+          } else line(live, true);
+        }
       }
-    } else if (state.playback && state.selected) {
-      line(playbackTrail(state.selected, state.playback.t), true);
+    } else if (state.playback) {
+      for (const hex of state.selected) line(playbackTrail(hex, state.playback.t), true);
     }
     map.getSource("trails").setData({ type: "FeatureCollection", features: feats });
   }
 
   // --- selection and the panel ------------------------------------------------------------------
-  async function select(hex, fly) {
-    state.selected = hex;
+  async function select(hex, opts = {}) {
+    hex = hex ? hex.toLowerCase() : null;
+    if (!hex) { state.selected = []; selectedTrack = null; TW.clearItinerary(map); syncURL(); render(); return; }
+    if (opts.add) {
+      state.selected = state.selected.includes(hex) ? state.selected.filter((h) => h !== hex) : [hex, ...state.selected];
+    } else state.selected = [hex];
     selectedTrack = null;
-    showTab("aircraft");
+    TW.clearItinerary(map);
+    syncURL();
+    if (!opts.keepTab) showTab("aircraft");
     const a = state.aircraft.get(hex);
-    if (fly && a && a.lat != null) map.flyTo({ center: [a.lon, a.lat], zoom: Math.max(map.getZoom(), 7) });
+    if (opts.fly && a && a.lat != null) map.flyTo({ center: [a.lon, a.lat], zoom: Math.max(map.getZoom(), 7) });
     renderPanel(a, null);
     render();
+    if (table) table.scrollTo(hex);
     try {
       const detail = await getJSON(`/api/aircraft/${encodeURIComponent(hex)}`);
-      if (state.selected !== hex) return;
+      if (state.selected[0] !== hex) return;
+      panelDetail = detail;
       renderPanel(state.aircraft.get(hex) || a, detail);
-      const since = detail.live?.first_seen;
-      if (since != null && state.mode === "live") {
-        const h = await getJSON(`/api/history?icao24=${hex}&since=${Math.floor(since)}&every=5`);
-        const c = h.columns;
-        selectedTrack = c.t.map((_, i) => [c.lon[i], c.lat[i], c.on_ground[i] ? 0 : c.altitude_ft[i]])
-          .filter((p) => p[0] != null && p[1] != null);
+      if (opts.fly && !a && detail.live?.lat != null) map.flyTo({ center: [detail.live.lon, detail.live.lat], zoom: 7 });
+      if (state.mode === "live" && state.layers.trails !== "none") {
+        const tr = await getJSON(`/api/map/track/${hex}`);
+        if (state.selected[0] !== hex) return;
+        selectedTrack = tr;
         render();
       }
     } catch (e) {
-      if (state.selected === hex) renderPanel(a, { error: e.message });
+      if (state.selected[0] === hex) renderPanel(a, { error: e.message });
     }
   }
 
-  function fact(dl, name, value) {
-    dl.append(el("dt", { text: name }), el("dd", { text: value == null || value === "" ? "–" : String(value) }));
+  let panelDetail = null;
+  function fact(dl, name, value, testid) {
+    dl.append(el("dt", { text: name }), el("dd", { text: value == null || value === "" ? "–" : String(value), "data-testid": testid }));
+  }
+
+  function refreshPanelLive() {
+    const hex = state.selected[0];
+    const a = state.aircraft.get(hex);
+    if (a && panelDetail && panelDetail.icao24 === hex) {
+      const dl = $("#tab-aircraft dl.facts");
+      if (dl) dl.replaceWith(facts(a, panelDetail));
+    }
+  }
+
+  function facts(a, detail) {
+    const id = detail?.identity || {};
+    const live = detail?.live || {};
+    const dl = el("dl", { class: "facts", "data-testid": "facts" });
+    fact(dl, "Registration", id.registration ?? a?.r);
+    fact(dl, "Type", [id.typecode ?? a?.t, id.description ?? a?.desc].filter(Boolean).join(" · "));
+    fact(dl, "Operator", id.operator ?? a?.ownOp);
+    fact(dl, "Country", id.country ?? a?.country);
+    fact(dl, "Callsign", (a?.flight || live.callsign || "").trim());
+    fact(dl, "Altitude", fmt.alt(a?.alt_baro ?? live.altitude_ft));
+    fact(dl, "Ground speed", fmt.spd(a?.gs ?? live.gs_kt));
+    fact(dl, "Track", fmt.deg(a?.track ?? live.track_deg));
+    fact(dl, "Vertical rate", fmt.vr(a?.baro_rate ?? live.vrate_fpm));
+    fact(dl, "Squawk", a?.squawk ?? live.squawk);
+    if (a?.emergency && a.emergency !== "none") fact(dl, "Emergency", a.emergency);
+    fact(dl, "Source", a ? TW.sourceOf(a) : live.source);
+    fact(dl, "Distance", fmt.dist(a?._dist));
+    fact(dl, "Last seen", a ? fmt.ago(a.seen) + " ago" : fmt.time(live.last_seen));
+    fact(dl, "Position", a?.lat != null ? `${a.lat.toFixed(4)}, ${a.lon.toFixed(4)}` : "–");
+    return dl;
   }
 
   function renderPanel(a, detail) {
@@ -325,24 +478,15 @@
       el("h2", { "data-testid": "panel-title", text: (a?.flight || live.callsign || hex || "").trim() || hex }),
       el("span", { class: "mono", text: hex }),
       mil ? el("span", { class: "badge mil", text: `military (${id.military_rule || "db_flag"})` }) : null,
+      a && a.type === "mlat" ? el("span", { class: "badge mlat", text: "MLAT" }) : null,
       id.ladd ? el("span", { class: "badge", text: "LADD" }) : null,
       id.pia ? el("span", { class: "badge", text: "PIA" }) : null);
-    const dl = el("dl", { class: "facts", "data-testid": "facts" });
-    fact(dl, "Registration", id.registration ?? a?.r);
-    fact(dl, "Type", [id.typecode ?? a?.t, id.description ?? a?.desc].filter(Boolean).join(" · "));
-    fact(dl, "Operator", id.operator ?? a?.ownOp);
-    fact(dl, "Country", id.country ?? a?.country);
-    fact(dl, "Callsign", (a?.flight || live.callsign || "").trim());
-    fact(dl, "Altitude", fmt.alt(a?.alt_baro ?? live.altitude_ft));
-    fact(dl, "Ground speed", fmt.num(a?.gs ?? live.gs_kt, "kt"));
-    fact(dl, "Track", fmt.num(a?.track ?? live.track_deg, "°"));
-    fact(dl, "Vertical rate", fmt.num(a?.baro_rate ?? live.vrate_fpm, "ft/min"));
-    fact(dl, "Squawk", a?.squawk ?? live.squawk);
-    if (a?.emergency && a.emergency !== "none") fact(dl, "Emergency", a.emergency);
-    fact(dl, "Source", a?.type ?? live.source);
-    fact(dl, "Last seen", a ? fmt.ago(a.seen) : fmt.time(live.last_seen));
-    fact(dl, "Position", a?.lat != null ? `${a.lat.toFixed(4)}, ${a.lon.toFixed(4)}` : "–");
-    box.append(title, dl);
+    box.append(title, facts(a, detail));
+    const tools = el("div", { class: "row" },
+      el("button", { type: "button", "data-testid": "btn-itinerary", onclick: () => TW.showItinerary(map, hex, $("#itinerary")) }, "Itinerary"),
+      el("button", { type: "button", onclick: () => { if (a?.lat != null) map.flyTo({ center: [a.lon, a.lat], zoom: Math.max(map.getZoom(), 8) }); } }, "Centre"),
+      el("button", { type: "button", onclick: () => select(null) }, "Deselect"));
+    box.append(tools, el("div", { id: "itinerary", "data-testid": "itinerary" }));
     if (id.unit || id.notes || (id.links && id.links.length) || id.citation) {
       const ann = el("dl", { class: "facts" });
       if (id.unit) fact(ann, "Unit", id.unit);
@@ -357,29 +501,20 @@
         box.append(ul);
       }
     }
-    if (detail?.sources || id.sources) {
-      const src = id.sources || {};
-      box.append(el("p", { class: "hint", text: "Sources: " + Object.entries(src).map(([k, v]) => `${k} ← ${v}`).join(", ") }));
+    if (id.sources) {
+      box.append(el("p", { class: "hint", text: "Sources: " + Object.entries(id.sources).map(([k, v]) => `${k} ← ${v}`).join(", ") }));
     }
     if (detail?.exports) {
       const p = el("p", { class: "links", "data-testid": "exports" }, "Track export: ");
       for (const [k, href] of Object.entries(detail.exports)) p.append(el("a", { href, download: "", text: k }), " ");
       box.append(p);
     }
-    if (detail?.flights?.length) {
-      const ul = el("ul", { class: "list" });
-      for (const f of detail.flights) {
-        const li = el("li", {}, `${fmt.time(f.first_seen)} ${f.origin || "?"} → ${f.destination || "?"} `);
-        for (const [k, href] of Object.entries(f.exports || {})) li.append(el("a", { href, download: "", text: k }), " ");
-        ul.append(li);
-      }
-      box.append(el("h3", { text: "Flights" }), ul);
-    }
     if (detail?.error) box.append(el("p", { class: "hint", text: detail.error }));
   }
 
-  // --- search ---------------------------------------------------------------------------------
-  function search(q) {
+  // --- search: live first, then the store ----------------------------------------------------
+  let searchSeq = 0;
+  async function search(q) {
     const needle = q.trim().toUpperCase();
     const list = $("#results");
     list.replaceChildren();
@@ -387,24 +522,39 @@
     const plain = needle.replace(/-/g, "");
     const hits = [];
     for (const a of state.aircraft.values()) {
-      const fields = [a.hex, (a.flight || "").trim(), a.r, a.t, a.ownOp, a.desc].map((x) => (x || "").toUpperCase());
-      const exact = fields.includes(needle) || (a.r || "").toUpperCase().replace(/-/g, "") === plain;
-      const part = exact || fields.some((x) => x.includes(needle)) || (a.r || "").toUpperCase().replace(/-/g, "").includes(plain);
-      if (part) hits.push([exact ? 0 : 1, a]);
+      const fields = [a.hex, TW.callsign(a), a.r, a.t, a.ownOp, a.desc, a.squawk].map((x) => (x || "").toUpperCase());
+      const reg = (a.r || "").toUpperCase().replace(/-/g, "");
+      const exact = fields.includes(needle) || reg === plain;
+      if (exact || fields.some((x) => x.includes(needle)) || reg.includes(plain)) hits.push([exact ? 0 : 1, a]);
     }
     hits.sort((x, y) => x[0] - y[0]);
-    for (const [, a] of hits.slice(0, 30)) {
-      const li = el("li", { tabindex: "0", "data-hex": a.hex },
-        el("strong", { text: (a.flight || "").trim() || a.hex }), ` ${a.hex} · ${a.r || "?"} · ${a.t || "?"} · ${a.ownOp || a.country || ""}`);
-      li.addEventListener("click", () => { list.hidden = true; select(a.hex, true); });
+    const item = (hex, strong, rest, onPick, stored) => {
+      const li = el("li", { tabindex: "0", "data-hex": hex, class: stored ? "stored" : null }, el("strong", { text: strong }), ` ${rest}`);
+      li.addEventListener("click", () => { list.hidden = true; onPick(); });
       li.addEventListener("keydown", (e) => { if (e.key === "Enter") li.click(); });
       list.append(li);
+    };
+    for (const [, a] of hits.slice(0, 30)) {
+      item(a.hex, TW.callsign(a) || a.hex, `${a.hex} · ${a.r || "?"} · ${a.t || "?"} · ${a.ownOp || a.country || ""}`, () => select(a.hex, { fly: true }));
     }
-    if (!hits.length) list.append(el("li", { text: "no live aircraft matches" }));
     list.hidden = false;
+    const seq = ++searchSeq;
+    const more = el("li", { class: "hint", text: "searching the store…" });
+    list.append(more);
+    try {
+      const doc = await getJSON(`/api/map/search?q=${encodeURIComponent(q.trim())}`);
+      if (seq !== searchSeq) return;
+      more.remove();
+      for (const s of doc.stored) {
+        item(s.icao24, s.callsign || s.registration || s.icao24,
+          `${s.icao24} · ${s.registration || "?"} · ${s.typecode || "?"} · last seen ${fmt.time(s.last_seen)} (stored)`,
+          () => { select(s.icao24); TW.showItinerary(map, s.icao24, $("#itinerary"), true); }, true);
+      }
+    } catch (e) { more.textContent = e.message; }
+    if (!list.querySelector("li[data-hex]")) list.append(el("li", { text: "nothing matches, live or stored" }));
   }
 
-  // --- flights and events ---------------------------------------------------------------------
+  // --- flights (last 24 h) --------------------------------------------------------------------
   async function loadFlights() {
     const ul = $("#flights");
     try {
@@ -414,27 +564,10 @@
         const li = el("li", {}, el("strong", { text: f.callsign || f.icao24 }),
           ` ${f.icao24} · ${f.origin || "?"} → ${f.destination || "?"} · ${fmt.time(f.first_seen)} `);
         for (const [k, href] of Object.entries(f.exports || {})) li.append(el("a", { href, download: "", text: k }), " ");
-        li.addEventListener("click", (e) => { if (e.target.tagName !== "A") select(f.icao24, true); });
+        li.addEventListener("click", (e) => { if (e.target.tagName !== "A") { select(f.icao24, { fly: true }); TW.showItinerary(map, f.icao24, $("#itinerary"), true); } });
         ul.append(li);
       }
       if (!doc.flights.length) ul.append(el("li", { text: "no flights yet" }));
-    } catch (e) { ul.replaceChildren(el("li", { text: e.message })); }
-  }
-
-  async function loadEvents() {
-    const ul = $("#events");
-    try {
-      const doc = await getJSON("/api/events?limit=200");
-      ul.replaceChildren();
-      for (const ev of doc.events) {
-        const li = el("li", {}, el("strong", { text: ev.type }), ` ${ev.icao24} ${ev.airport || ""} · ${fmt.time(ev.t)}`);
-        li.addEventListener("click", () => {
-          if (ev.lat != null) map.flyTo({ center: [ev.lon, ev.lat], zoom: 9 });
-          select(ev.icao24, false);
-        });
-        ul.append(li);
-      }
-      if (!doc.events.length) ul.append(el("li", { text: "no events yet" }));
     } catch (e) { ul.replaceChildren(el("li", { text: e.message })); }
   }
 
@@ -446,15 +579,15 @@
   }
   function fromLocalInput(v) { return new Date(v).getTime() / 1000; }
 
-  async function loadPlayback() {
+  async function loadPlayback(startAt) {
     const a = fromLocalInput($("#pb-from").value);
     const b = fromLocalInput($("#pb-to").value);
     if (!(b > a)) { $("#pb-time").textContent = "choose a window (To after From)"; return; }
     const scope = $("#pb-scope").value;
     let filter = "";
     if (scope === "selected") {
-      if (!state.selected) { $("#pb-time").textContent = "select an aircraft first"; return; }
-      filter = `&icao24=${encodeURIComponent(state.selected)}`;
+      if (!state.selected.length) { $("#pb-time").textContent = "select an aircraft first"; return; }
+      filter = state.selected.map((h) => `&icao24=${encodeURIComponent(h)}`).join("");
     } else if (scope === "area") {
       const bb = map.getBounds();
       const f = (x) => x.toFixed(4);
@@ -468,16 +601,28 @@
     for (let i = 0; i < doc.count; i++) {
       if (c.lat[i] == null) continue;
       let r = byHex.get(c.icao24[i]);
-      if (!r) byHex.set(c.icao24[i], (r = { t: [], lat: [], lon: [], alt: [], track: [] }));
+      if (!r) byHex.set(c.icao24[i], (r = { t: [], lat: [], lon: [], alt: [], track: [], mlat: [] }));
       r.t.push(c.t[i]); r.lat.push(c.lat[i]); r.lon.push(c.lon[i]);
       r.alt.push(c.on_ground[i] ? "ground" : c.altitude_ft[i]); r.track.push(c.track_deg[i]);
+      r.mlat.push(c.source[i] === "mlat");
     }
+    if (state.playback?.timer) clearInterval(state.playback.timer);
     state.playback = { a, b, t: a, byHex, count: byHex.size, timer: null };
     state.mode = "playback";
+    document.body.classList.add("playback");
     const slider = $("#pb-slider");
     slider.disabled = false; slider.value = 0;
     $("#pb-play").disabled = false;
-    setPlaybackTime(a);
+    setPlaybackTime(startAt ?? a);
+  }
+
+  /** playback around an event: the window [t - 15 min, t + 15 min] of its aircraft (or area) */
+  async function playFrom(t, opts = {}) {
+    $("#pb-from").value = toLocalInput(t - (opts.before ?? 900));
+    $("#pb-to").value = toLocalInput(t + (opts.after ?? 900));
+    $("#pb-scope").value = opts.scope || (state.selected.length ? "selected" : "area");
+    showTab("playback");
+    await loadPlayback(t);
   }
 
   function lastIndex(arr, t) {
@@ -497,7 +642,7 @@
         const f = (t - r.t[i]) / (r.t[j] - r.t[i]);
         lat += (r.lat[j] - lat) * f; lon += (r.lon[j] - lon) * f;
       }
-      out.push({ hex, lat, lon, alt: r.alt[i], track: r.track[i] });
+      out.push({ hex, lat, lon, alt: r.alt[i], track: r.track[i], mlat: r.mlat[i] });
     }
     return out;
   }
@@ -507,7 +652,7 @@
     if (!r) return [];
     const i = lastIndex(r.t, t);
     const out = [];
-    for (let k = 0; k <= i; k++) out.push([r.lon[k], r.lat[k], r.alt[k] === "ground" ? 0 : r.alt[k]]);
+    for (let k = 0; k <= i; k++) out.push([r.lon[k], r.lat[k], r.alt[k] === "ground" ? 0 : r.alt[k], r.mlat[k]]);
     return out;
   }
 
@@ -536,19 +681,24 @@
     if (state.playback?.timer) clearInterval(state.playback.timer);
     state.playback = null;
     state.mode = "live";
+    document.body.classList.remove("playback");
     $("#pb-slider").disabled = true;
     $("#pb-play").disabled = true;
     $("#pb-time").textContent = "";
     render();
   }
 
-  // --- tabs, controls -------------------------------------------------------------------------
+  // --- tabs, controls, keyboard -------------------------------------------------------------
+  let table = null;
+  const tableOpen = () => table && !$("#tab-list").hidden && !document.body.classList.contains("side-closed");
+
   function showTab(name) {
     for (const b of document.querySelectorAll(".tabs button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
     for (const s of document.querySelectorAll(".tab")) s.hidden = s.id !== `tab-${name}`;
     document.body.classList.remove("side-closed");
     if (name === "flights") loadFlights();
-    if (name === "events") loadEvents();
+    if (name === "events") TW.loadEvents();
+    if (name === "list") render();
   }
 
   function countries() {
@@ -558,32 +708,106 @@
     for (const n of names) if (!have.has(n)) sel.append(el("option", { value: n, text: n }));
   }
 
+  function syncURL() {
+    if (!map) return;
+    TW.writeURL({ selected: state.selected, center: map.getCenter(), zoom: map.getZoom(), filter: state.filter });
+  }
+
+  function setFilter(patch) {
+    Object.assign(state.filter, patch);
+    syncURL();
+    render();
+  }
+
+  function toggleSide() {
+    const closed = document.body.classList.toggle("side-closed");
+    $("#toggle-side").setAttribute("aria-expanded", String(!closed));
+    setTimeout(() => map.resize(), 0);
+  }
+
+  function applyUnits(system) {
+    TW.setUnits(system);
+    TW.pref.set("units", TW.units.system);
+    $("#units").value = TW.units.system;
+    $("#alt-unit").textContent = TW.unitLabel("alt");
+    table.header();
+    drawRings();
+    render();
+    if (state.selected[0]) renderPanel(state.aircraft.get(state.selected[0]), panelDetail);
+  }
+  function cycleUnits() {
+    const names = TW.unitNames;
+    applyUnits(names[(names.indexOf(TW.units.system) + 1) % names.length]);
+  }
+
+  const KEYS = {
+    "/": () => $("#search").focus(),
+    l: () => showTab("list"),
+    f: () => showTab("filters"),
+    e: () => showTab("events"),
+    p: () => showTab("playback"),
+    t: () => { state.layers.trails = { selected: "all", all: "none", none: "selected" }[state.layers.trails]; $("#f-trails").value = state.layers.trails; render(); TW.pref.set("layers", state.layers); },
+    u: () => cycleUnits(),
+    d: () => { applyTheme(state.theme === "dark" ? "light" : "dark"); },
+    h: () => { state.layers.heatmap = !state.layers.heatmap; $("#l-heatmap").checked = state.layers.heatmap; setLayerVisibility(); if (state.layers.heatmap) TW.loadHeatmap(map); },
+    m: () => { $("#f-mil").checked = !state.filter.mil; setFilter({ mil: !state.filter.mil }); },
+    r: () => { state.layers.rings = !state.layers.rings; $("#l-rings").checked = state.layers.rings; setLayerVisibility(); },
+    i: () => { if (state.selected[0]) TW.showItinerary(map, state.selected[0], $("#itinerary")); },
+    c: () => { const a = state.aircraft.get(state.selected[0]); if (a?.lat != null) map.flyTo({ center: [a.lon, a.lat] }); },
+    s: () => toggleSide(),
+    "?": () => { $("#keys").hidden = !$("#keys").hidden; },
+    Escape: () => { $("#results").hidden = true; $("#keys").hidden = true; select(null); },
+    "+": () => map.zoomIn(),
+    "-": () => map.zoomOut(),
+    j: () => stepSelection(1),
+    k: () => stepSelection(-1),
+  };
+  function stepSelection(d) {
+    const order = table.order();
+    if (!order.length) return;
+    const i = order.indexOf(state.selected[0]);
+    const next = order[(i + d + order.length) % order.length];
+    select(next, { fly: true, keepTab: true });
+  }
+
   function wire() {
     for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
-    $("#toggle-side").addEventListener("click", () => {
-      const closed = document.body.classList.toggle("side-closed");
-      $("#toggle-side").setAttribute("aria-expanded", String(!closed));
-      setTimeout(() => map.resize(), 0);
-    });
+    $("#toggle-side").addEventListener("click", toggleSide);
     $("#search").addEventListener("input", (e) => search(e.target.value));
     $("#search-form").addEventListener("submit", (e) => {
       e.preventDefault();
       const first = $("#results li[data-hex]");
       if (first) first.click();
     });
-    const f = state.filters;
     const num = (v) => (v === "" ? null : Number(v));
-    $("#f-mil").addEventListener("change", (e) => { f.mil = e.target.checked; render(); });
-    $("#f-country").addEventListener("change", (e) => { f.country = e.target.value; render(); });
+    const altFt = (v) => (v == null ? null : TW.units.system === "metric" ? v / 0.3048 : v);
+    $("#f-text").addEventListener("input", (e) => setFilter({ text: e.target.value.trim() }));
+    $("#f-mil").addEventListener("change", (e) => setFilter({ mil: e.target.checked }));
+    $("#f-int").addEventListener("change", (e) => setFilter({ interesting: e.target.checked }));
+    $("#f-country").addEventListener("change", (e) => setFilter({ country: e.target.value }));
     $("#f-country").addEventListener("focus", countries);
-    $("#f-type").addEventListener("input", (e) => { f.type = e.target.value.trim(); render(); });
-    $("#f-alt-min").addEventListener("input", (e) => { f.altMin = num(e.target.value); render(); });
-    $("#f-alt-max").addEventListener("input", (e) => { f.altMax = num(e.target.value); render(); });
-    $("#f-ground").addEventListener("change", (e) => { f.ground = e.target.checked; render(); });
-    $("#f-trails").addEventListener("change", (e) => { f.trails = e.target.checked; render(); });
-    $("#f-airports").addEventListener("change", (e) => {
-      map.setLayoutProperty("airports", "visibility", e.target.checked ? "visible" : "none");
-    });
+    $("#f-type").addEventListener("input", (e) => setFilter({ type: e.target.value.trim() }));
+    $("#f-callsign").addEventListener("input", (e) => setFilter({ callsign: e.target.value.trim() }));
+    $("#f-alt-min").addEventListener("input", (e) => setFilter({ altMin: altFt(num(e.target.value)) }));
+    $("#f-alt-max").addEventListener("input", (e) => setFilter({ altMax: altFt(num(e.target.value)) }));
+    $("#f-ground").addEventListener("change", (e) => setFilter({ ground: e.target.checked }));
+    $("#f-source").addEventListener("change", (e) => setFilter({ sources: e.target.value ? [e.target.value] : [] }));
+    $("#f-trails").addEventListener("change", (e) => { state.layers.trails = e.target.value; TW.pref.set("layers", state.layers); render(); });
+    for (const [id, key] of [["#l-airports", "airports"], ["#l-rings", "rings"], ["#l-coverage", "coverage"], ["#l-heatmap", "heatmap"], ["#l-labels", "labels"], ["#l-mlat", "mlat"]]) {
+      $(id).checked = !!state.layers[key];
+      $(id).addEventListener("change", (e) => {
+        state.layers[key] = e.target.checked;
+        setLayerVisibility();
+        if (key === "heatmap" && e.target.checked) TW.loadHeatmap(map);
+        if (key === "coverage" && e.target.checked) TW.loadCoverage(map);
+        render();
+      });
+    }
+    $("#hm-hours").addEventListener("change", () => TW.loadHeatmap(map));
+    $("#units").value = TW.units.system;
+    $("#units").addEventListener("change", (e) => applyUnits(e.target.value));
+    $("#alt-unit").textContent = TW.unitLabel("alt");
+    $("#theme").addEventListener("click", () => applyTheme(state.theme === "dark" ? "light" : "dark"));
     $("#pb-load").addEventListener("click", () => loadPlayback().catch((e) => { $("#pb-time").textContent = e.message; }));
     $("#pb-play").addEventListener("click", togglePlay);
     $("#pb-live").addEventListener("click", backToLive);
@@ -591,7 +815,30 @@
       const p = state.playback;
       if (p) setPlaybackTime(p.a + (Number(e.target.value) / 1000) * (p.b - p.a));
     });
+    document.addEventListener("keydown", (e) => {
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      const tag = (e.target.tagName || "").toLowerCase();
+      if ((tag === "input" || tag === "select" || tag === "textarea") && e.key !== "Escape") return;
+      const fn = KEYS[e.key];
+      if (fn) { e.preventDefault(); fn(); }
+    });
+    table = new TW.Table($("#table-box"), { onSelect: (hex, add) => select(hex, { add, fly: false, keepTab: true }) });
     if (window.matchMedia("(max-width: 720px)").matches) document.body.classList.add("side-closed");
+  }
+
+  function applyURLFilters(f) {
+    const st = state.filter;
+    for (const k of ["altMin", "altMax", "maxRange"]) if (f[k] != null) st[k] = f[k];
+    for (const k of ["callsign", "type", "description", "icao", "text"]) if (f[k]) st[k] = f[k];
+    if (f.sources.length) st.sources = f.sources;
+    if (f.dbFlags.length) st.dbFlags = f.dbFlags;
+    $("#f-text").value = st.text;
+    $("#f-type").value = st.type;
+    $("#f-callsign").value = st.callsign;
+    if (st.altMin != null) $("#f-alt-min").value = st.altMin;
+    if (st.altMax != null) $("#f-alt-max").value = st.altMax;
+    if (st.dbFlags.includes("military")) { $("#f-mil").checked = true; }
+    if (st.sources.length === 1) $("#f-source").value = st.sources[0].toLowerCase();
   }
 
   async function loadAirports() {
@@ -603,45 +850,114 @@
     } catch (e) { /* airports are optional */ }
   }
 
+  function drawRings() {
+    if (!state.ready) return;
+    const feats = [];
+    const system = TW.units.system;
+    const step = system === "metric" ? 100 / 1.852 : system === "imperial" ? 100 / 1.150779 : 50;
+    for (const rx of state.receivers) {
+      for (let k = 1; k <= 5; k++) {
+        const nm = step * k;
+        feats.push({ type: "Feature", properties: { label: fmt.dist(nm).replace(/\.0 /, " ") },
+          geometry: { type: "LineString", coordinates: TW.circle(rx.lat, rx.lon, nm) } });
+      }
+    }
+    map.getSource("rings").setData({ type: "FeatureCollection", features: feats });
+  }
+
+  /** where the map opens: the URL, else the receivers, else the live aircraft, else the last view */
+  function initialView(url, liveList) {
+    if (url.lat != null && url.lon != null) return { center: [url.lon, url.lat], zoom: url.zoom ?? 8 };
+    if (state.receivers.length) {
+      const lons = state.receivers.map((r) => r.lon), lats = state.receivers.map((r) => r.lat);
+      if (state.receivers.length === 1) return { center: [lons[0], lats[0]], zoom: 6 };
+      return { bounds: [[Math.min(...lons), Math.min(...lats)], [Math.max(...lons), Math.max(...lats)]] };
+    }
+    const pos = liveList.filter((a) => a.lat != null);
+    if (pos.length) {
+      // the bulk of the traffic: the 5th-95th percentiles, so one stray aircraft does not zoom the world out
+      const q = (arr, f) => { const s = [...arr].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(f * (s.length - 1) + 0.5))]; };
+      const lats = pos.map((a) => a.lat), lons = pos.map((a) => a.lon);
+      const lo = pos.length > 20 ? 0.05 : 0, hi = pos.length > 20 ? 0.95 : 1;
+      return { bounds: [[q(lons, lo), q(lats, lo)], [q(lons, hi), q(lats, hi)]] };
+    }
+    const last = TW.pref.get("view", null);
+    if (last) return { center: [last.lon, last.lat], zoom: last.zoom };
+    return { center: [0, 30], zoom: 2 };
+  }
+
   async function start() {
+    document.documentElement.dataset.theme = state.theme;
+    const url = TW.readURL();
+    if (url.units) TW.setUnits(url.units);
+    if (url.theme) state.theme = url.theme;
     wire();
+    applyURLFilters(url.filter);
     try { state.config = await getJSON("/api/config"); } catch (e) { state.config = {}; }
-    const rx = state.config.receiver || {};
-    const home = rx.lat != null && rx.lon != null ? [rx.lon, rx.lat] : [2.35, 48.85];
-    createMap(state.config.tile_url || null, home, rx.lat != null ? 6 : 4);
-    // default playback window: the last hour of stored history
-    try {
-      const stats = await getJSON("/api/stats");
-      const last = stats.history?.last ?? stats.now;
-      const first = stats.history?.first ?? last - 3600;
-      $("#pb-from").value = toLocalInput(Math.max(first, last - 3600));
-      $("#pb-to").value = toLocalInput(last);
-    } catch (e) { /* no history */ }
-    const onStyle = () => {
-      addOverlayLayers();
-      state.ready = true;
-      loadAirports();
-      render();
-    };
-    if (map.isStyleLoaded()) onStyle(); else map.once("load", onStyle);
+    const rxs = state.config.receivers || (state.config.receiver ? [state.config.receiver] : []);
+    state.receivers = rxs.filter((r) => r && r.lat != null && r.lon != null);
+    let first = [];
     try {
       const doc = await getJSON("/data/aircraft.json");
       ingest(doc.aircraft, doc.now);
-      setStatus();
-      render();
+      first = doc.aircraft;
     } catch (e) { setStatus(`offline: ${e.message}`); }
+    const view = initialView(url, first);
+    map = new maplibregl.Map({
+      container: "map", style: baseStyle(state.config.tile_url || null),
+      center: view.center || [0, 0], zoom: view.zoom ?? 2,
+      attributionControl: { compact: true }, fadeDuration: 0, maxZoom: 16,
+    });
+    if (view.bounds) map.fitBounds(view.bounds, { padding: 50, maxZoom: 8, duration: 0 });
+    map.addControl(new maplibregl.NavigationControl({ visualizePitch: false }), "top-left");
+    map.addControl(new maplibregl.ScaleControl({ unit: "nautical" }), "bottom-left");
+    window.tailwatch.map = map;
+    // default playback window: the last hour of stored history
+    getJSON("/api/stats").then((stats) => {
+      const last = stats.history?.last ?? stats.now;
+      const firstT = stats.history?.first ?? last - 3600;
+      $("#pb-from").value = toLocalInput(Math.max(firstT, last - 3600));
+      $("#pb-to").value = toLocalInput(last);
+    }).catch(() => { /* no history */ });
+    const onStyle = () => {
+      addOverlayLayers();
+      state.ready = true;
+      applyTheme(state.theme);
+      loadAirports();
+      drawRings();
+      if (state.layers.coverage) TW.loadCoverage(map);
+      render();
+      if (url.icao.length) {
+        select(url.icao[0], { fly: url.lat == null, keepTab: false });
+        for (const h of url.icao.slice(1)) if (!state.selected.includes(h)) state.selected.push(h);
+        syncURL();
+      }
+    };
+    if (map.isStyleLoaded()) onStyle(); else map.once("load", onStyle);
     connectLive();
   }
 
   // a small handle for tests and power users (read-only views of the state)
   window.tailwatch = {
-    map: null, state, select, search, setPlaybackTime,
+    map: null, state, select, search, setPlaybackTime, playFrom, showTab,
     count: () => state.aircraft.size,
-    rendered: () => (state.ready ? map.queryRenderedFeatures({ layers: ["aircraft"] }).length : 0),
-    positionOf: (hex) => {
-      const f = (state.features || []).find((x) => x.properties.hex === hex);
-      return f ? f.geometry.coordinates : null;
+    /** aircraft drawn inside the visible map */
+    rendered: () => {
+      if (!state.ready || !acLayer || !acLayer.frames) return 0;
+      const b = map.getBounds();
+      let n = 0;
+      for (const a of state.shown) if (b.contains(a._pos)) n++;
+      return n;
     },
+    shown: () => state.shown.length,
+    tableRows: () => (table ? table.order() : []),
+    positionOf: (hex) => {
+      const a = state.shown.find((x) => x.hex === hex);
+      return a ? a._pos : null;
+    },
+    frames: () => (acLayer ? acLayer.frames : 0),
+    lastDrawMs: () => state.stats.lastDrawMs,
   };
+  TW.app = { select, playFrom, render, showTab, getMap: () => map };
   start();
 })();
