@@ -15,8 +15,8 @@ noise: offset wander and a random walk of the drift), then update with ``z``.
 Counter resets and jumps:
 
 * a receiver whose counter moved more than ``RESET_S`` away from what its arrival times say
-  (``C`` against 12 MHz × elapsed ``t_rx``) has restarted: every pair with it starts afresh
-  (``counter_resets``);
+  (``C`` against 12 MHz × elapsed ``t_rx``), confirmed by a second reception, has restarted
+  or jumped: every pair with it starts afresh (``counter_resets``, :func:`check_counters`);
 * a pair whose measurement is an outlier (beyond ``GATE_SIGMA`` of the prediction)
   ``JUMP_AFTER`` times in a row has seen a jump: it starts afresh from the new offset
   (``pair_resets``). Single outliers (a bad position, a wrong reception) are skipped.
@@ -68,7 +68,7 @@ class SyncParams:
     offset_walk_ns: float = 5.0  # offset wander, per √s
     drift_walk_ppm: float = 0.005  # drift random walk, ppm per √s
     drift_prior_ppm: float = 200.0  # initial drift uncertainty between two free clocks
-    max_sigma_ns: float = 150.0  # a pair is usable while its offset is known this well
+    max_sigma_ns: float = 300.0  # a pair is usable while its offset is known this well
 
     def array(self) -> npt.NDArray[np.float64]:
         t = TICKS_PER_S * 1e-9
@@ -144,16 +144,25 @@ def _update_pair(pf: npt.NDArray[np.float64], pi: npt.NDArray[np.int64], i: int,
 
 @nb.njit(cache=True)
 def check_counters(
-    site: npt.NDArray[np.int32], ticks: npt.NDArray[np.int64], t_rx: npt.NDArray[np.float64],
-    pf: npt.NDArray[np.float64], pi: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64], site: npt.NDArray[np.int32], ticks: npt.NDArray[np.int64],
+    t_rx: npt.NDArray[np.float64], pf: npt.NDArray[np.float64], pi: npt.NDArray[np.int64],
     rx_c: npt.NDArray[np.int64], rx_t: npt.NDArray[np.float64],
-    counters: npt.NDArray[np.int64],
+    cand_c: npt.NDArray[np.int64], cand_t: npt.NDArray[np.float64],
+    reset_t: npt.NDArray[np.float64], counters: npt.NDArray[np.int64],
 ) -> None:
-    """Counter resets: a reception whose counter is more than ``RESET_S`` away from the
-    receiver's previous counter plus 12 MHz × the elapsed arrival time resets every pair of
-    that receiver. Receptions (M, K) in time order."""
-    m_n, k_n = site.shape
-    for m in range(m_n):
+    """Counter resets and jumps of each receiver, from its receptions (rows ``order`` of the
+    (M, K) matrices, in time order).
+
+    A reception whose counter is more than ``RESET_S`` away from the receiver's previous
+    counter plus 12 MHz × the elapsed arrival time is a *candidate*; a second one that agrees
+    with the candidate confirms the reset: every pair of that receiver starts afresh
+    (``counter_resets``). Unconfirmed receptions, and receptions still on the old counter
+    in the half second after a reset (their order around the reset is not certain), are
+    dropped (``site`` set to -1)."""
+    k_n = site.shape[1]
+    lim = RESET_S * TICKS_PER_S
+    for q in range(order.shape[0]):
+        m = order[q]
         for a in range(k_n):
             r = site[m, a]
             if r < 0:
@@ -161,17 +170,29 @@ def check_counters(
             t = t_rx[m, a]
             if t != t:
                 continue
-            if rx_c[r] != 0:
-                expect = rx_c[r] + (t - rx_t[r]) * TICKS_PER_S
-                if abs(ticks[m, a] - expect) > RESET_S * TICKS_PER_S:
-                    counters[K_COUNTER_RESETS] += 1
-                    for o in range(pf.shape[0]):
-                        if o < r:
-                            _reset_pair(pf, pi, o, r)
-                        elif o > r:
-                            _reset_pair(pf, pi, r, o)
-            rx_c[r] = ticks[m, a]
-            rx_t[r] = t
+            c = ticks[m, a]
+            if rx_c[r] == 0 or abs(c - (rx_c[r] + (t - rx_t[r]) * TICKS_PER_S)) <= lim:
+                rx_c[r] = c
+                rx_t[r] = t
+                continue
+            if t - reset_t[r] < 0.5:
+                site[m, a] = -1
+                continue
+            if cand_c[r] != 0 and abs(c - (cand_c[r] + (t - cand_t[r]) * TICKS_PER_S)) <= lim:
+                counters[K_COUNTER_RESETS] += 1
+                for o in range(pf.shape[0]):
+                    if o < r:
+                        _reset_pair(pf, pi, o, r)
+                    elif o > r:
+                        _reset_pair(pf, pi, r, o)
+                rx_c[r] = c
+                rx_t[r] = t
+                reset_t[r] = t
+                cand_c[r] = 0
+                continue
+            cand_c[r] = c
+            cand_t[r] = t
+            site[m, a] = -1
 
 
 @nb.njit(cache=True)
@@ -239,6 +260,9 @@ class ClockSync:
         self.pi = np.zeros((0, 0, N_PI), np.int64)
         self.rx_c = np.zeros(0, np.int64)
         self.rx_t = np.zeros(0)
+        self.cand_c = np.zeros(0, np.int64)
+        self.cand_t = np.zeros(0)
+        self.reset_t = np.zeros(0)
         self.resize(n_sites)
 
     @property
@@ -257,6 +281,9 @@ class ClockSync:
         self.pf, self.pi = pf, pi
         self.rx_c = np.concatenate([self.rx_c, np.zeros(n - old, np.int64)])
         self.rx_t = np.concatenate([self.rx_t, np.full(n - old, np.nan)])
+        self.cand_c = np.concatenate([self.cand_c, np.zeros(n - old, np.int64)])
+        self.cand_t = np.concatenate([self.cand_t, np.full(n - old, np.nan)])
+        self.reset_t = np.concatenate([self.reset_t, np.full(n - old, -np.inf)])
 
     def update(self, site: npt.NDArray[np.int32], ticks: npt.NDArray[np.int64],
                t_rx: npt.NDArray[np.float64], tx_xyz: npt.NDArray[np.float64],
@@ -268,13 +295,14 @@ class ClockSync:
                     np.ascontiguousarray(tx_xyz, np.float64), site_xyz, self.pf, self.pi,
                     self.prm, self.counters)
 
-    def check_counters(self, site: npt.NDArray[np.int32], ticks: npt.NDArray[np.int64],
-                       t_rx: npt.NDArray[np.float64]) -> None:
-        """See :func:`check_counters` (every reception of a batch, before solving)."""
-        check_counters(np.ascontiguousarray(site, np.int32),
+    def check_counters(self, order: npt.NDArray[np.int64], site: npt.NDArray[np.int32],
+                       ticks: npt.NDArray[np.int64], t_rx: npt.NDArray[np.float64]) -> None:
+        """See :func:`check_counters` (every reception of a batch, before anything else;
+        ``site`` is changed in place, so it must be C-contiguous int32)."""
+        check_counters(np.ascontiguousarray(order, np.int64), site,
                        np.ascontiguousarray(ticks, np.int64),
                        np.ascontiguousarray(t_rx, np.float64), self.pf, self.pi, self.rx_c,
-                       self.rx_t, self.counters)
+                       self.rx_t, self.cand_c, self.cand_t, self.reset_t, self.counters)
 
     def synced(self, t: float) -> npt.NDArray[np.bool_]:
         """(S, S) symmetric: which pairs are usable at time ``t``."""

@@ -151,7 +151,9 @@ class Multilateration:
             return self.last
         useful = useful[np.argsort(t[useful], kind="stable")]
         trx = receptions.t_rx[drow]
-        self.sync.check_counters(site[useful], ticks[useful], trx[useful])
+        site = np.ascontiguousarray(site, np.int32)
+        self.sync.check_counters(useful, site, ticks, trx)
+        heard = (site >= 0).sum(axis=1)
         self._synchronise(site, ticks, trx, positions, position_rows, heard, site_xyz)
         self.last = self._solve(batch, site, ticks, heard, position_rows, tracker, site_xyz)
         return self.last

@@ -15,7 +15,10 @@ solvable, with more it pins the vertical that ground receivers see badly. Up to 
 iterations from the aircraft's filtered position (else the receivers' centroid at the
 altitude).
 
-A solution is refused (``status``) with too few synchronised receivers, without
+A receiver whose range difference exceeds its distance to the reference (plus
+``SLACK_M``) cannot have heard the same transmission (the dedup merges identical frames, such
+as DF11 squitters, sent up to its window apart): it is left out. A solution is refused
+(``status``) with too few synchronised receivers, without
 convergence, with residuals beyond ``max_chi2`` per degree of freedom (the worst receiver is
 dropped and the solve retried while ≥ 4 remain), with a horizontal error estimate (from the
 covariance ``(JᵀWJ)⁻¹``) above ``max_error_m`` or a dilution (error / one range-difference
@@ -42,6 +45,7 @@ STATUS_NAMES = ("solved", "too_few_receivers", "not_synchronised", "diverged",
 # Solver parameters (array layout).
 (SP_ALT_SIGMA, SP_MAX_ERR, SP_MAX_CHI2, SP_MAX_RANGE, SP_MAX_DOP) = range(5)
 MAX_MEMBERS = 32
+SLACK_M = 1000.0  # |range difference| may not exceed the baseline by more than this
 
 
 @nb.njit(cache=True, inline="always")
@@ -227,10 +231,15 @@ def solve_batch(
             off, var = pair_offset(pf, pi, r0, rb, c0, ticks[m, b], t[m], prm)
             if not var < math.inf:
                 continue
+            rk = (float(ticks[m, b] - c0) - off) / TICKS_PER_M
+            base = math.sqrt((site_xyz[rb, 0] - s[0, 0]) ** 2 + (site_xyz[rb, 1] - s[0, 1]) ** 2
+                             + (site_xyz[rb, 2] - s[0, 2]) ** 2)
+            if abs(rk) > base + SLACK_M:  # not the same transmission (dedup merged repeats)
+                continue
             s[k, 0] = site_xyz[rb, 0]
             s[k, 1] = site_xyz[rb, 1]
             s[k, 2] = site_xyz[rb, 2]
-            rho[k] = (float(ticks[m, b] - c0) - off) / TICKS_PER_M
+            rho[k] = rk
             w[k] = TICKS_PER_M * TICKS_PER_M / (prm[0] + var)
             use[k] = True
             k += 1
