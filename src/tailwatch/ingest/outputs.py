@@ -10,7 +10,9 @@ Encodings: Beast (with the receiver-id extension ``0x1a 0xe3`` before frames who
 has a known 64-bit id, unless ``receiver_ids=False``), AVR (``@``+12 MHz counter+hex, or
 ``*hex;`` with ``timestamps=False``), SBS (BaseStation lines built from positions: ``MSG,3``
 with altitude and position — ``MSG,2`` on the ground — then ``MSG,4`` with speed, track and
-rate, ``MSG,1`` with the callsign and ``MSG,6`` with the squawk when known).
+rate, ``MSG,1`` with the callsign and ``MSG,6`` with the squawk when known). Positions with
+source ``mlat`` are written as readsb and dump1090-fa write multilaterated ones: the same
+lines with ``MLAT`` in place of ``MSG`` as the message type.
 
 An idle output sends the heartbeat dump1090 sends (Beast ``0x1a '1'`` + zeros, AVR
 ``*0000;``, SBS an empty line) every ``heartbeat_s`` (60 s), so that clients with a no-data
@@ -36,7 +38,7 @@ import numpy as np
 
 from tailwatch.core.errors import ConfigError
 from tailwatch.core.frames import FrameBatch
-from tailwatch.core.schema import POSITION_FIELDS, empty_columns
+from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
 from tailwatch.ingest.avr import encode_avr
 from tailwatch.ingest.beast import encode_beast
 from tailwatch.ingest.net import Backoff
@@ -55,12 +57,29 @@ HEARTBEATS: dict[str, bytes] = {
 }
 
 
+_MLAT_LABEL = SOURCE_LABELS.index("mlat")
+
+
 def encode_positions_sbs(pb: PositionBatch) -> bytes:
-    """Positions → BaseStation lines (see the module docstring for which MSG types)."""
-    n = len(pb)
+    """Positions → BaseStation lines (see the module docstring for which MSG types; MLAT
+    positions as ``MLAT`` lines, after the others of the batch)."""
+    if len(pb) == 0:
+        return b""
+    mlat = np.asarray(pb.columns["source"]) == _MLAT_LABEL
+    if not mlat.any():
+        return _encode_sbs_lines(pb.columns)
+    rest = _encode_sbs_lines({k: v[~mlat] for k, v in pb.columns.items()}) if (
+        not mlat.all()) else b""
+    lines = _encode_sbs_lines({k: v[mlat] for k, v in pb.columns.items()})
+    if lines.startswith(b"MSG,"):  # every line is a MSG line: one replace, no loop
+        lines = b"MLAT," + lines[4:].replace(b"\r\nMSG,", b"\r\nMLAT,")
+    return rest + lines
+
+
+def _encode_sbs_lines(c: Mapping[str, np.ndarray]) -> bytes:
+    n = len(c["t"])
     if n == 0:
         return b""
-    c = pb.columns
     ground = np.asarray(c["on_ground"]) == 1
     everything = np.ones(n, dtype=bool)
     specs: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = [

@@ -16,7 +16,8 @@ by ``tailwatch replay`` and by readsb with ``--devel=accept_synthetic``):
   receiver's 12 MHz counter and signal byte exactly as received.
 
 A JSON side file ``<recording>.json`` names the receivers (``id64`` as 16 hex digits, name,
-position), the source URLs and the counts. Everything a frame carried is kept: bytes, 12 MHz
+position, and ``alt_m`` when the source URL gave it: multilateration reads it, docs/mlat.md),
+the source URLs and the counts. Everything a frame carried is kept: bytes, 12 MHz
 counter, signal, receiver, arrival time (to 1 ms).
 """
 
@@ -180,8 +181,24 @@ class Recorder:
         self._fh = None
         self._write_sidecar()
 
+    def _altitudes(self) -> dict[str, float]:
+        """Antenna heights (``alt_m``) the source URLs give, by receiver name."""
+        from tailwatch.core.errors import ConfigError
+        from tailwatch.ingest.urls import parse_source_url
+
+        out: dict[str, float] = {}
+        for url in self.sources:
+            try:
+                spec = parse_source_url(url)
+            except ConfigError:
+                continue
+            if not math.isnan(spec.alt_m):
+                out[spec.name] = spec.alt_m
+        return out
+
     def _write_sidecar(self) -> None:
         r = self.receivers
+        alts = self._altitudes()
         data = {
             "format": FORMAT,
             "description": "Beast with 0x1a 0xe8 arrival time (ms, little-endian, unescaped) "
@@ -190,7 +207,8 @@ class Recorder:
             "receivers": [
                 {"uid": uid, "id64": f"{r.id64.get(uid, 0):016x}", "name": name,
                  "lat": r.positions.get(uid, (None, None))[0],
-                 "lon": r.positions.get(uid, (None, None))[1]}
+                 "lon": r.positions.get(uid, (None, None))[1],
+                 **({"alt_m": alts[name]} if name in alts else {})}
                 for uid, name in sorted(r.names.items())
             ],
             "started": self.started,
