@@ -23,6 +23,7 @@ import numpy.typing as npt
 from tailwatch import encode as enc
 from tailwatch.core.errors import ConfigError
 from tailwatch.core.frames import FRAME_WIDTH, FrameBatch
+from tailwatch.simulate import interference
 from tailwatch.simulate import transmit as tx
 from tailwatch.simulate.clocks import counter_ticks
 from tailwatch.simulate.receive import (
@@ -73,6 +74,8 @@ class Simulation:
     # exact radio path delay of each frame (s; NaN for injected frames): slant range / c for
     # receivers with a gps or free clock, ground distance / c for utc ones
     frame_delay_s: F64 = field(default_factory=lambda: np.zeros(0))
+    # GNSS interference: who was affected by which zone, when (see interference.py)
+    episodes: list[interference.Episode] = field(default_factory=list)
     _truth: Truth | None = None
 
     @property
@@ -137,6 +140,7 @@ def simulate(
     lost = 0
     duplicates = 0
     offset = 0
+    episodes: list[interference.Episode] = []
     for i, spec in enumerate(specs):
         squawk_rng = np.random.default_rng([seed, spec.icao24, _P_SCHEDULE])
         track = fly_aircraft(
@@ -146,6 +150,8 @@ def simulate(
         st = tx.State(track)
         spans = covered_spans(receivers, tx.emitted_spans(track, wins), st.at)
         sched = tx.schedule_aircraft(track, i, scenario.rates, spans, squawk_rng, st)
+        sched, eps = interference.apply(sched, scenario.interference, seed, _P_INTERFERENCE)
+        episodes.extend(eps)
         if sched["t"].size == 0:
             continue
         rng = np.random.default_rng([seed, spec.icao24, _P_RECEIVE])
@@ -245,7 +251,7 @@ def simulate(
         scenario=scenario, seed=seed, receivers=receivers, tracks=tracks, schedule=schedule,
         tx_frames=tx_frames, frames=frames, frame_msg=all_msg[order],
         frame_kind=all_kind[order], frame_noise=frame_noise, garbage_t=g_t, garbage_len=g_len,
-        spans=spans, day0=day0, counts=counts, frame_delay_s=frame_delay,
+        spans=spans, day0=day0, counts=counts, frame_delay_s=frame_delay, episodes=episodes,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from tailwatch.core.errors import ConfigError
 __all__ = [
     "AircraftSpec",
     "ClockReset",
+    "InterferenceSpec",
     "LegSpec",
     "NoiseSpec",
     "RatesSpec",
@@ -180,6 +182,26 @@ class Airline:
 
 
 @dataclass(frozen=True, slots=True)
+class InterferenceSpec:
+    """A GNSS jamming or spoofing zone (see tailwatch.simulate.interference)."""
+
+    name: str
+    kind: str  # "jamming" or "spoofing"
+    lat: float
+    lon: float
+    radius_nm: float
+    start: float
+    end: float
+    nic: tuple[int, int] | None = None  # NIC sent inside, drawn per aircraft in [min, max]
+    nacp: tuple[int, int] | None = None  # NACp sent inside, idem
+    lose_positions: float = 0.0  # jamming: share of affected aircraft sending no position
+    spoof_lat: float = math.nan  # spoofing: the reported position ...
+    spoof_lon: float = math.nan
+    spoof_radius_nm: float = 0.0  # ... or a circle of this radius around it
+    recovery_s: float = 0.0  # the effect lasts this long after leaving the zone
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     title: str
@@ -193,6 +215,7 @@ class Scenario:
     traffic: tuple[TrafficSpec, ...] = ()
     qnh_hpa: float = 1013.2
     source: str = ""
+    interference: tuple[InterferenceSpec, ...] = ()
 
 
 # ------------------------------------------------------------------------------------------
@@ -228,7 +251,8 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 def parse_scenario(data: Mapping[str, Any], *, source: str = "") -> Scenario:
     """Validate a scenario given as the dict that ``tomllib`` returns."""
     ctx = source or "scenario"
-    _keys(data, ctx, {"scenario", "noise", "rates", "receivers", "aircraft", "traffic"})
+    _keys(data, ctx, {"scenario", "noise", "rates", "receivers", "aircraft", "traffic",
+                      "interference"})  # fmt: skip
     head = _table(data.get("scenario", {}), f"{ctx} [scenario]")
     _keys(head, f"{ctx} [scenario]", {"name", "title", "description", "seed", "windows",
                                        "qnh_hpa"})  # fmt: skip
@@ -259,6 +283,13 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "") -> Scenario:
     )
     if not aircraft and not traffic:
         raise ConfigError(f"{ctx}: a scenario needs [[aircraft]] or [[traffic]]")
+    interference = tuple(
+        _interference(z, f"{ctx} [[interference]] #{i + 1}", i)
+        for i, z in enumerate(_list(data.get("interference", []), "interference"))
+    )
+    zone_names = [z.name for z in interference]
+    if len(set(zone_names)) != len(zone_names):
+        raise ConfigError(f"{ctx}: interference names must be unique: {zone_names}")
     return Scenario(
         name=name,
         title=_str(head.get("title", name), "scenario.title"),
@@ -272,6 +303,7 @@ def parse_scenario(data: Mapping[str, Any], *, source: str = "") -> Scenario:
         traffic=traffic,
         qnh_hpa=_float(head.get("qnh_hpa", 1013.2), "scenario.qnh_hpa", 900.0, 1100.0),
         source=source,
+        interference=interference,
     )
 
 
@@ -441,6 +473,60 @@ def _leg(v: object, ctx: str) -> LegSpec:
         callsign=None if "callsign" not in t else _callsign(t["callsign"], f"{ctx}.callsign"),
         squawk=None if "squawk" not in t else _squawk(t["squawk"], f"{ctx}.squawk"),
     )
+
+
+_ZONE_KEYS = {"name", "kind", "lat", "lon", "radius_nm", "start", "end", "nic", "nacp",
+              "recovery_s"}  # fmt: skip
+_ZONE_EXTRA = {"jamming": {"lose_positions"},
+               "spoofing": {"spoof_lat", "spoof_lon", "spoof_radius_nm"}}  # fmt: skip
+
+
+def _interference(v: object, ctx: str, index: int) -> InterferenceSpec:
+    t = _table(v, ctx)
+    kind = _str(_req(t, "kind", ctx), f"{ctx}.kind")
+    if kind not in _ZONE_EXTRA:
+        raise ConfigError(f"{ctx}.kind must be 'jamming' or 'spoofing', not {kind!r}")
+    _keys(t, f"{ctx} (kind = {kind!r})", _ZONE_KEYS | _ZONE_EXTRA[kind])
+    start, end = _time(_req(t, "start", ctx), f"{ctx}.start"), _time(_req(t, "end", ctx), ctx)
+    if end <= start:
+        raise ConfigError(f"{ctx}: end must be after start")
+    spoof = kind == "spoofing"
+    lose = _float(t.get("lose_positions", 0.0 if spoof else 0.3), f"{ctx}.lose_positions", 0, 1)
+    spoof_lat = spoof_lon = math.nan
+    if spoof:
+        spoof_lat = _float(_req(t, "spoof_lat", ctx), f"{ctx}.spoof_lat", -90, 90)
+        spoof_lon = _float(_req(t, "spoof_lon", ctx), f"{ctx}.spoof_lon", -180, 180)
+    return InterferenceSpec(
+        name=_str(t.get("name", f"{kind}-{index + 1}"), f"{ctx}.name"),
+        kind=kind,
+        lat=_float(_req(t, "lat", ctx), f"{ctx}.lat", -90, 90),
+        lon=_float(_req(t, "lon", ctx), f"{ctx}.lon", -180, 180),
+        radius_nm=_float(_req(t, "radius_nm", ctx), f"{ctx}.radius_nm", 0.1, 1000),
+        start=start,
+        end=end,
+        nic=_int_range(t.get("nic", None if spoof else 0), f"{ctx}.nic", 0, 11),
+        nacp=_int_range(t.get("nacp", None if spoof else 0), f"{ctx}.nacp", 0, 11),
+        lose_positions=lose,
+        spoof_lat=spoof_lat,
+        spoof_lon=spoof_lon,
+        spoof_radius_nm=_float(t.get("spoof_radius_nm", 0.0), f"{ctx}.spoof_radius_nm", 0, 500),
+        recovery_s=_float(t.get("recovery_s", 0.0), f"{ctx}.recovery_s", 0, 86400),
+    )
+
+
+def _int_range(v: object, ctx: str, lo: int, hi: int) -> tuple[int, int] | None:
+    """An integer or ``[min, max]`` → (min, max); None stays None."""
+    if v is None:
+        return None
+    if isinstance(v, list | tuple):
+        if len(v) != 2:
+            raise ConfigError(f"{ctx}: a value or [min, max]")
+        a, b = _int(v[0], ctx, lo), _int(v[1], ctx, lo)
+    else:
+        a = b = _int(v, ctx, lo)
+    if b < a or b > hi:
+        raise ConfigError(f"{ctx}: values {lo}..{hi}, with min <= max")
+    return (a, b)
 
 
 def _noise(v: object, ctx: str) -> NoiseSpec:

@@ -78,7 +78,20 @@ SCHEDULE_COLUMNS: dict[str, str] = {
     "odd": "int8",
     "bds": "uint8",
     "selected_alt_ft": "float64",
+    # what the position messages report (differs from lat/lon under GNSS interference; NaN:
+    # no position, TC 0), the NIC their type code states and the NACp of the status messages
+    "rep_lat": "float64",
+    "rep_lon": "float64",
+    "nic": "uint8",
+    "nacp": "uint8",
 }
+NIC_DEFAULT, NACP_DEFAULT = 8, 9  # TC 11 with NIC supplement A = 0; operational status
+
+# NIC (supplements A and C = 0) → airborne position type code, DO-260B table 2-14: values
+# that need a supplement bit (9, 3) get the next lower NIC's code
+_AIR_TC = np.array([18, 17, 16, 16, 15, 14, 13, 12, 11, 11, 10, 9], np.uint8)
+# NIC → surface position type code (5: NIC 11, 6: 10, 7: 8/9, 8: 0)
+_SURF_TC = np.array([8, 8, 8, 8, 8, 8, 8, 8, 7, 7, 6, 5], np.uint8)
 
 Schedule = dict[str, np.ndarray]
 
@@ -212,6 +225,10 @@ def schedule_aircraft(
     out["bds"][kind == COMMB_ID] = 0x20
     cruise = np.array([_cruise_of(tr, i) for i in range(len(tr.legs))])[leg]
     out["selected_alt_ft"] = np.where(s["vrate_fpm"] < -300.0, 4000.0, cruise)
+    out["rep_lat"] = out["lat"].copy()
+    out["rep_lon"] = out["lon"].copy()
+    out["nic"][:] = NIC_DEFAULT
+    out["nacp"][:] = NACP_DEFAULT
     return out
 
 
@@ -285,14 +302,16 @@ def encode_schedule(s: Schedule, qnh_hpa: float = 1013.2) -> enc.Frames:
 
     m = kind == AIR_POS
     if m.any():
-        put(m, enc.airborne_position(col("icao24", m), col("lat", m), col("lon", m),
-                                     col("alt_ft", m), col("odd", m), tc=11, ca=5))  # fmt: skip
+        put(m, enc.airborne_position(col("icao24", m), col("rep_lat", m), col("rep_lon", m),
+                                     col("alt_ft", m), col("odd", m),
+                                     tc=_AIR_TC[col("nic", m)], ca=5))  # fmt: skip
     m = kind == SURF_POS
     if m.any():
         gs = col("gs_kt", m)
         put(m, enc.surface_position(
-            col("icao24", m), col("lat", m), col("lon", m), col("odd", m), gs_kt=gs,
-            track_deg=np.where(gs >= STATIONARY_KT, col("track_deg", m), np.nan), tc=7, ca=4,
+            col("icao24", m), col("rep_lat", m), col("rep_lon", m), col("odd", m), gs_kt=gs,
+            track_deg=np.where(gs >= STATIONARY_KT, col("track_deg", m), np.nan),
+            tc=_SURF_TC[col("nic", m)], ca=4,
         ))  # fmt: skip
     m = kind == VELOCITY
     if m.any():
@@ -305,7 +324,7 @@ def encode_schedule(s: Schedule, qnh_hpa: float = 1013.2) -> enc.Frames:
     m = kind == OPSTATUS
     if m.any():
         put(m, enc.operational_status(
-            col("icao24", m), surface=col("on_ground", m), version=2, nacp=9, sil=3,
+            col("icao24", m), surface=col("on_ground", m), version=2, nacp=col("nacp", m), sil=3,
             sil_supplement=0, nic_baro=1, sda=2, nacv=2, gva=2, es_in=1, acas_operational=1,
             ca=ca[m],
         ))  # fmt: skip

@@ -82,10 +82,13 @@ class Truth:
     # MLAT scenarios only (some receiver has a gps or free clock), else None:
     transmissions: Columns | None = None
     receptions: Columns | None = None
+    # scenarios with [[interference]] only, else None:
+    interference: Columns | None = None
 
     def tables(self) -> dict[str, pa.Table]:
         names = ["positions", "legs", "stopovers", "coverage", "events"]
-        names += [n for n in ("transmissions", "receptions") if getattr(self, n) is not None]
+        names += [n for n in ("transmissions", "receptions", "interference")
+                  if getattr(self, n) is not None]  # fmt: skip
         return {name: _table(getattr(self, name)) for name in names}
 
     def write(self, directory: str | Path) -> list[Path]:
@@ -136,7 +139,28 @@ def build_truth(sim: Simulation) -> Truth:
         summary=_summary(sim),
         transmissions=_transmissions(sim) if _clocked(sim) else None,
         receptions=_receptions(sim) if _clocked(sim) else None,
+        interference=_interference(sim) if sim.scenario.interference else None,
     )
+
+
+def _interference(sim: Simulation) -> Columns:
+    """One row per episode: an aircraft affected by a zone, from ``start_t`` to ``end_t``."""
+    eps = sorted(sim.episodes, key=lambda e: (e.start_t, e.icao24))
+    return {
+        "icao24": np.array([e.icao24 for e in eps], np.uint32),
+        "zone": _objects([e.zone for e in eps]),
+        "kind": _objects([e.kind for e in eps]),
+        "effect": _objects([e.effect for e in eps]),
+        "start_t": np.array([e.start_t for e in eps], np.float64),
+        "end_t": np.array([e.end_t for e in eps], np.float64),
+        "nic": np.array([e.nic for e in eps], np.int8),
+        "nacp": np.array([e.nacp for e in eps], np.int8),
+        "lat": np.array([e.lat for e in eps], np.float64),
+        "lon": np.array([e.lon for e in eps], np.float64),
+        "reported_lat": np.array([e.reported_lat for e in eps], np.float64),
+        "reported_lon": np.array([e.reported_lon for e in eps], np.float64),
+        "messages": np.array([e.messages for e in eps], np.int32),
+    }
 
 
 def _clocked(sim: Simulation) -> bool:
@@ -182,8 +206,13 @@ def _positions(sim: Simulation) -> Columns:
     nrx = np.bincount(sim.frame_msg[good], minlength=n_msg)
     first = np.full(n_msg, np.inf)
     np.minimum.at(first, sim.frame_msg[good], sim.frames.t_rx[good])
-    rows = np.flatnonzero(np.isin(s["kind"], (tx.AIR_POS, tx.SURF_POS)) & (nrx > 0))
+    rows = np.flatnonzero(np.isin(s["kind"], (tx.AIR_POS, tx.SURF_POS)) & (nrx > 0)
+                          & ~np.isnan(s["rep_lat"]))  # fmt: skip
     rows = rows[np.argsort(s["t"][rows], kind="stable")]
+    extra: Columns = {}
+    if sim.scenario.interference:
+        extra = {"reported_lat": s["rep_lat"][rows], "reported_lon": s["rep_lon"][rows],
+                 "nic": s["nic"][rows], "nacp": s["nacp"][rows]}  # fmt: skip
     return {
         "t": s["t"][rows],
         "t_rx": first[rows],
@@ -199,7 +228,7 @@ def _positions(sim: Simulation) -> Columns:
         "squawk": _objects([f"{int(x):04d}" for x in s["squawk"][rows]]),
         "cpr_odd": s["odd"][rows],
         "receivers": nrx[rows].astype(np.uint8),
-    }
+    } | extra
 
 
 def _legs(sim: Simulation) -> Columns:
@@ -312,6 +341,10 @@ def _events(sim: Simulation) -> Columns:
             for j in (np.flatnonzero(anyc[1:] != anyc[:-1]) + 1).tolist():
                 kind = "enter_coverage" if anyc[j] else "leave_coverage"
                 ev.append((float(t[j]), a, kind, "", "", {}))
+    for e in sim.episodes:
+        ev.append((e.start_t, e.icao24, f"gnss_{e.kind}", "", "",
+                   {"zone": e.zone, "effect": e.effect, "until": iso(e.end_t),
+                    "until_t": e.end_t, "nic": e.nic, "nacp": e.nacp}))  # fmt: skip
     ev.sort(key=lambda e: (e[0], e[1]))
     track_of = {tr.spec.icao24: tr for tr in sim.tracks}
     pos = [_where(track_of[e[1]], e[0]) for e in ev]
@@ -376,6 +409,19 @@ def _by_kind(kind: npt.NDArray[np.int8]) -> dict[str, int]:
 
 
 def _summary(sim: Simulation) -> dict[str, Any]:
+    out = _summary_base(sim)
+    if sim.scenario.interference:
+        zones: dict[str, Any] = {}
+        for z in sim.scenario.interference:
+            eps = [e for e in sim.episodes if e.zone == z.name]
+            zones[z.name] = {"kind": z.kind, "aircraft": len({e.icao24 for e in eps}),
+                             "by_effect": {k: len({e.icao24 for e in eps if e.effect == k})
+                                           for k in sorted({e.effect for e in eps})}}  # fmt: skip
+        out["interference"] = zones
+    return out
+
+
+def _summary_base(sim: Simulation) -> dict[str, Any]:
     c = sim.counts
     sc = sim.scenario
     return {
