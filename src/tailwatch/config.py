@@ -79,6 +79,26 @@ class ServeSettings(BaseModel):
         "is dropped."
     )
     max_ws_clients: int = Field(256, ge=0, description="Most websocket clients at once.")
+    max_connections: int = Field(
+        2048, ge=1, description="Open connections at most; past it the oldest idle one is "
+        "closed to make room (only when all are busy is a new one refused)."
+    )
+    max_connections_per_client: int = Field(
+        128, ge=1, description="Open connections of one client address at most; past it that "
+        "address's oldest idle connection is closed to make room."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A connection whose request headers are not complete this "
+        "long after it opened (or after its last answer) is closed."
+    )
+    idle_timeout_s: float = Field(
+        15.0, gt=0, description="A keep-alive connection idle this long after an answer is "
+        "closed."
+    )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request line and headers (bytes); past it "
+        "the request is refused (400) and the connection closed."
+    )
 
 
 class ReferenceSettings(BaseModel):

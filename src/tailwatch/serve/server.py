@@ -8,12 +8,15 @@ import ipaddress
 import logging
 import threading
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from tailwatch.config import ServeSettings
-from tailwatch.serve.app import create_app
+from tailwatch.serve.app import ExtraRoutes, create_app
+from tailwatch.serve.connections import ConnectionLimits, guarded_protocol
 from tailwatch.serve.security import Limits
 from tailwatch.serve.state import LiveState
 
@@ -22,12 +25,16 @@ __all__ = ["ServerThread", "serve", "settle_gc"]
 log = logging.getLogger(__name__)
 
 
-def _config(state: LiveState, settings: ServeSettings, limits: Limits | None) -> uvicorn.Config:
+def _config(state: LiveState, settings: ServeSettings, limits: Limits | None,
+            routers: Sequence[ExtraRoutes] = (), tar1090_dir: Path | None = None,
+            ) -> uvicorn.Config:
     if not _is_loopback(settings.host) and not settings.token:
         log.warning("serving on %s without a token: the API is read-only for everyone, and "
                     "nothing can be administered", settings.host)
+    app = create_app(state, settings, limits=limits, routers=routers, tar1090_dir=tar1090_dir)
+    conn = ConnectionLimits.from_settings(settings)
     return uvicorn.Config(
-        create_app(state, settings, limits=limits),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -38,8 +45,13 @@ def _config(state: LiveState, settings: ServeSettings, limits: Limits | None) ->
         ws_per_message_deflate=False,
         proxy_headers=False,
         server_header=False,
-        timeout_keep_alive=15,
-        limit_concurrency=1000,
+        # connection limits per client and overall, header and idle timeouts, header size:
+        # serve/connections.py (uvicorn's limit_concurrency would 503 everyone once idle
+        # connections fill it)
+        http=guarded_protocol(conn, app.state.tw.security_stats),
+        timeout_keep_alive=max(1, round(conn.idle_timeout_s)),
+        h11_max_incomplete_event_size=conn.max_header_bytes,
+        limit_concurrency=None,
     )
 
 
@@ -62,9 +74,12 @@ def _is_loopback(host: str) -> bool:
 
 
 def serve(state: LiveState, settings: ServeSettings | None = None,
-          limits: Limits | None = None) -> None:
-    """Serve until interrupted (binds settings.host, 127.0.0.1 by default)."""
-    server = uvicorn.Server(_config(state, settings or ServeSettings(), limits))
+          limits: Limits | None = None, *, routers: Sequence[ExtraRoutes] = (),
+          tar1090_dir: Path | None = None) -> None:
+    """Serve until interrupted (binds settings.host, 127.0.0.1 by default). ``routers`` and
+    ``tar1090_dir``: see :func:`~tailwatch.serve.app.create_app`."""
+    server = uvicorn.Server(_config(state, settings or ServeSettings(), limits, routers,
+                                    tar1090_dir))
     settle_gc()
     server.run()
 
@@ -76,8 +91,10 @@ class ServerThread:
     """
 
     def __init__(self, state: LiveState, settings: ServeSettings | None = None,
-                 limits: Limits | None = None) -> None:
-        self.server = uvicorn.Server(_config(state, settings or ServeSettings(), limits))
+                 limits: Limits | None = None, *, routers: Sequence[ExtraRoutes] = (),
+                 tar1090_dir: Path | None = None) -> None:
+        self.server = uvicorn.Server(_config(state, settings or ServeSettings(), limits,
+                                             routers, tar1090_dir))
         self._thread = threading.Thread(target=self.server.run, name="tailwatch-http",
                                         daemon=True)
         self.url = ""
