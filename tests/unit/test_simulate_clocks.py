@@ -197,6 +197,11 @@ def test_mode_s_only_and_no_position_aircraft(sim: Simulation) -> None:
     span = float(s["t"][m].max() - s["t"][m].min())
     assert 0.9 < (s["kind"][m] == tx.ALL_CALL).sum() / span < 1.1
     assert 0.18 < (s["kind"][m] == tx.ALT_REPLY).sum() / span < 0.24
+    # under three radars, three sweeps
+    three = simulate(parse_scenario(_scenario(rates={"radars": 3})), aircraft={MODES_ONLY})
+    s3 = three.schedule
+    assert 0.55 < (s3["kind"] == tx.ALT_REPLY).sum() / span < 0.7
+    assert (s3["kind"] == tx.ALL_CALL).sum() == (s["kind"][m] == tx.ALL_CALL).sum()
 
 
 def test_traffic_mode_s_only_share_leaves_other_flights_unchanged() -> None:

@@ -154,6 +154,7 @@ class RatesSpec:
     all_call_s: float = 1.0
     radar_sweep_s: float = 4.8
     stationary_factor: float = 10.0  # surface position/identification slow-down when stopped
+    radars: int = 1  # Mode S radars interrogating every airborne aircraft, each its own sweep
 
 
 @dataclass(frozen=True, slots=True)
@@ -555,7 +556,11 @@ def _rates(v: object, ctx: str) -> RatesSpec:
     t = _table(v, ctx)
     names = set(RatesSpec.__dataclass_fields__)
     _keys(t, ctx, names)
-    return RatesSpec(**{k: _float(t[k], f"{ctx}.{k}", 0.05, 600) for k in t})
+    radars = _int(t.get("radars", 1), f"{ctx}.radars", 0)
+    if radars > 20:
+        raise ConfigError(f"{ctx}.radars: at most 20")
+    return RatesSpec(radars=radars, **{k: _float(t[k], f"{ctx}.{k}", 0.05, 600)
+                                       for k in t if k != "radars"})  # fmt: skip
 
 
 def _traffic(v: object, ctx: str) -> TrafficSpec:

@@ -13,7 +13,8 @@ gap drawn uniformly within ±10 % of the mean, as DO-260B's randomised squitter 
 * DF17 emergency/priority status (TC 28) every ~1 s while the squawk is 7500, 7600 or 7700.
 * DF11 acquisition squitters every ~1 s.
 * A Mode S radar sweep every ~4.8 s in the air: a DF4 (altitude), a DF5 (identity), a DF20
-  carrying BDS 4,0, 5,0 or 6,0 in turn, and a DF21 carrying BDS 2,0, a few ms apart.
+  carrying BDS 4,0, 5,0 or 6,0 in turn, and a DF21 carrying BDS 2,0, a few ms apart; with
+  ``radars`` N, N independent sweeps (random phases), as under several radars.
 
 An aircraft declared ``adsb = false`` sends only the DF11 and the radar replies;
 ``adsb_positions = false`` drops only the DF17 position messages (the other squitters stay).
@@ -191,7 +192,9 @@ def schedule_aircraft(
         add(em_t[np.isin(_squawks(tr, em_t, st.at(em_t)["leg"]), list(EMERGENCY_CODES))],
             EMERGENCY)  # fmt: skip
     add(_sequence(spans, rates.all_call_s, rng), ALL_CALL)
-    sweep_t = _sequence(spans, rates.radar_sweep_s, rng)
+    sweep_t = _sequence(spans, rates.radar_sweep_s, rng) if rates.radars else np.zeros(0)
+    for _ in range(1, rates.radars):  # more radars: sweeps of their own, random phases
+        sweep_t = np.sort(np.concatenate([sweep_t, _sequence(spans, rates.radar_sweep_s, rng)]))
     sweep_t = sweep_t[~st.at(sweep_t)["on_ground"]]
     if sweep_t.size:
         add(sweep_t, ALT_REPLY)
