@@ -20,7 +20,7 @@ EP2 = E2 / (1.0 - E2)
 F64 = npt.NDArray[np.float64]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def lla_to_ecef(lat_deg: float, lon_deg: float, alt_m: float) -> tuple[float, float, float]:
     la = math.radians(lat_deg)
     lo = math.radians(lon_deg)
@@ -30,7 +30,7 @@ def lla_to_ecef(lat_deg: float, lon_deg: float, alt_m: float) -> tuple[float, fl
     return r * math.cos(lo), r * math.sin(lo), (n * (1.0 - E2) + alt_m) * s
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, inline="always", error_model="numpy")
 def ecef_to_lla(x: float, y: float, z: float) -> tuple[float, float, float]:
     """Bowring's method with one refinement: sub-millimetre near the Earth's surface."""
     p = math.hypot(x, y)
@@ -50,7 +50,7 @@ def ecef_to_lla(x: float, y: float, z: float) -> tuple[float, float, float]:
     return math.degrees(lat), math.degrees(lon), h
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _lla_to_ecef_arrays(lat: F64, lon: F64, alt: F64, out: F64) -> None:
     for i in range(lat.shape[0]):
         x, y, z = lla_to_ecef(lat[i], lon[i], alt[i])
@@ -59,7 +59,7 @@ def _lla_to_ecef_arrays(lat: F64, lon: F64, alt: F64, out: F64) -> None:
         out[i, 2] = z
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _ecef_to_lla_arrays(xyz: F64, out: F64) -> None:
     for i in range(xyz.shape[0]):
         la, lo, h = ecef_to_lla(xyz[i, 0], xyz[i, 1], xyz[i, 2])
