@@ -79,6 +79,7 @@ def sorted_rows(parts: list[Columns], keys: tuple[str, ...]) -> Columns:
 
 def run_reference(feed: list[Columns], params: DetectParams | None = None
                   ) -> CapturingDetector:
+    """The reference detector over ``feed`` (then flushed), capturing."""
     det = CapturingDetector(params)
     for part in feed:
         det.update(part)

@@ -7,13 +7,17 @@ Passes done and proven so far:
 * :class:`~tailwatch.detect.compiled.derive.DerivePass` — accept (rejects, data hygiene),
   kinematics, the spike-free altitude, the nearest airport and the height above it (one grid
   look-up for the batch), the effective air/ground state;
+* :class:`~tailwatch.detect.compiled.decide.DecidePass` — the air/ground hysteresis, rows
+  carried between batches, time-outs; :class:`~tailwatch.detect.compiled.decide.StatePasses`
+  runs both (with eviction);
 
 See docs/architecture.md ("The detector's passes") for what remains.
 """
 
 from __future__ import annotations
 
+from tailwatch.detect.compiled.decide import DecidePass, StatePasses
 from tailwatch.detect.compiled.derive import DERIVED, DerivePass
 from tailwatch.detect.compiled.slots import Slots
 
-__all__ = ["DERIVED", "DerivePass", "Slots"]
+__all__ = ["DERIVED", "DecidePass", "DerivePass", "Slots", "StatePasses"]

@@ -206,6 +206,19 @@ class DerivePass:
         self._ring_head = np.zeros(0, np.int64)
         self._alt = np.zeros((0, km.ALT_STATE_SIZE))
         self._last_eff = np.zeros(0, np.int8)
+        self.last_input_t = np.zeros(0)  # finite times of the last batch, accepted or not
+
+    def reset(self, slots: npt.NDArray[np.int64]) -> None:
+        """Forget these aircraft (evicted): their next position starts afresh."""
+        self._last_t[slots] = -math.inf
+        self._prev_lat[slots] = math.nan
+        self._prev_lon[slots] = math.nan
+        self._has_prev[slots] = False
+        self._ring_n[slots] = 0
+        self._ring_head[slots] = RING - 1
+        self._alt[slots] = math.nan
+        self._alt[slots, 4] = 0.0
+        self._last_eff[slots] = -1
 
     def _reserve(self, n: int) -> None:
         if self._last_t.shape[0] >= n:
@@ -229,6 +242,8 @@ class DerivePass:
         columns, ``slot`` and the derived columns (:data:`DERIVED`)."""
         p = self.p
         cols = as_columns(positions)
+        finite_t = np.isfinite(cols["t"])
+        self.last_input_t = cols["t"][finite_t]
         ok = np.isfinite(cols["t"]) & np.isfinite(cols["lat"]) & np.isfinite(cols["lon"])
         ok &= (np.abs(cols["lat"]) <= 90.0) & (np.abs(cols["lon"]) <= 180.0)
         if not ok.all():
