@@ -95,13 +95,12 @@ def register(app: typer.Typer) -> None:
         from tailwatch.alert.model import Alert
         from tailwatch.alert.replay import read_events_file, replay_frames
         from tailwatch.alert.rules import load_rules
+        from tailwatch.cli.inputs import check_inputs
         from tailwatch.cli.main import err, fail
 
         if replay is None and events is None:
             fail("give --replay FILE and/or --events FILE", 2)
-        for f in (replay, events):
-            if f is not None and not f.exists():
-                fail(f"{f}: no such file", 2)
+        check_inputs([f for f in (replay, events) if f is not None])
         rs = load_rules(rules)
         settings, alert_settings = _settings(config_file)
         engine = AlertEngine(rs, identify=_resolver(aircraft_db, annotations, settings))

@@ -77,7 +77,22 @@ class Writer:
             self._fh = open(self.out, "w") if self.out else sys.stdout  # noqa: SIM115
         return self._fh
 
+    def _empty_table(self) -> pa.Table:
+        from tailwatch.core.frames import FrameBatch
+
+        return plain_table(decode_frames(FrameBatch.empty()).to_arrow())
+
     def close(self) -> None:
+        """Flush and close; an output file given but never written is created empty (a
+        header for CSV, the schema for Parquet), replacing what was there."""
+        if self.out is not None and self._fh is None and self._csv is None and self._pq is None:
+            if self.fmt is OutputFormat.jsonl:
+                self._text()
+            elif self.fmt is OutputFormat.csv:
+                self._csv = pacsv.CSVWriter(self.out, self._empty_table().schema)
+            else:
+                self._pq = pq.ParquetWriter(self.out, self._empty_table().schema,
+                                            compression="zstd")
         if self._csv is not None:
             self._csv.close()
         if self._pq is not None:
@@ -103,14 +118,15 @@ def register(app: typer.Typer) -> None:
         """Decode recorded Mode S frames: Beast binary, AVR text, CSV of timestamp,hexmsg, or
         JSON lines with frame/timestamp. One record per accepted message; a summary of counts
         and rejects goes to stderr."""
+        from tailwatch.cli.inputs import check_inputs
         from tailwatch.cli.main import err, fail
         from tailwatch.ingest.files import read_frames
 
         if output is OutputFormat.parquet and out is None:
             fail("--output parquet needs --out FILE", 2)
-        for f in files:
-            if not f.exists():
-                fail(f"{f}: no such file", 2)
+        check_inputs(files)
+        if out is not None and out.is_dir():
+            fail(f"--out {out}: is a directory", 2)
         writer = Writer(output, out)
         frames_in = 0
         accepted = 0
@@ -131,9 +147,11 @@ def register(app: typer.Typer) -> None:
                         dfs.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
                         writer.write(batch)
                 except FormatError as e:
-                    fail(f"{path}: {e}")
+                    fail(str(e) if str(e).startswith(str(path)) else f"{path}: {e}")
         except BrokenPipeError:
             return
+        except OSError as e:  # the output cannot be written (disk full, permissions)
+            fail(f"{out or 'stdout'}: cannot write: {e.strerror or e}")
         finally:
             writer.close()
         if not quiet:

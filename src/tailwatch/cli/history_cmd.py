@@ -136,18 +136,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Import history files into the store (idempotent: importing a file again changes
         nothing; an interrupted import resumes where it stopped)."""
+        from tailwatch.cli.inputs import check_inputs
         from tailwatch.cli.main import err, fail
         from tailwatch.core.errors import FormatError
         from tailwatch.history.importers import import_files
 
-        for f in files:
-            if not f.exists():
-                fail(f"{f}: no such file or directory", 2)
+        check_inputs(files, allow_dir=True)
         store = open_db(db, must_exist=False)
         try:
             report = import_files(store, files, detect=not no_detect, batch_rows=batch_rows)
         except FormatError as e:
             fail(str(e))
+        except OSError as e:  # a file vanished or became unreadable while importing
+            fail(f"{e.filename or 'input'}: cannot read: {e.strerror or e}")
         finally:
             store.close()
         if as_json:

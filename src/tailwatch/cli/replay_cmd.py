@@ -140,13 +140,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay recorded frames through the same pipeline as `tailwatch run` (decode,
         track, detect, store, alerts), merging several files in time order."""
-        from tailwatch.cli.main import err, fail
+        from tailwatch.cli.inputs import check_inputs
+        from tailwatch.cli.main import err
         from tailwatch.config import load_settings
         from tailwatch.live import LiveSession
 
-        for f in files:
-            if not f.exists():
-                fail(f"{f}: no such file", 2)
+        check_inputs(files)
         session = None
         if db or rules or web:
             from tailwatch.store import open_store

@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -433,14 +434,19 @@ class ImportSource:
 
 
 def _head(path: Path, n: int = 4096) -> tuple[bytes, bool]:
-    with path.open("rb") as fh:
-        head = fh.read(n)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(n)
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     if head.startswith(_GZIP):
         try:
             with gzip.open(path, "rb") as g:
                 return g.read(n), True
         except (OSError, EOFError, zlib.error) as exc:
             raise FormatError(f"{path}: broken gzip: {exc}") from exc
+    if path.suffix.lower() == ".gz" and head:
+        raise FormatError(f"{path}: named .gz but not gzip data")
     return head, False
 
 
@@ -449,9 +455,14 @@ def _is_trace_name(p: Path) -> bool:
 
 
 def _raw_header(head: bytes) -> list[str]:
-    """The column names of a CSV header line, as pyarrow will read them."""
-    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0].decode("utf-8", "replace")
-    return next(csv.reader([first.rstrip("\r")]), [])
+    """The column names of a CSV header line, as pyarrow will read them (lines end with
+    ``\n``, ``\r\n`` or a lone ``\r``)."""
+    body = head.lstrip(b"\xef\xbb\xbf")
+    first = re.split(rb"\r\n|\n|\r", body, maxsplit=1)[0].decode("utf-8", "replace")
+    try:
+        return next(csv.reader([first]), [])
+    except csv.Error as exc:  # e.g. a NUL byte: not a CSV header
+        raise FormatError(f"not a CSV header line: {exc}") from exc
 
 
 def _header_names(head: bytes) -> list[str]:
@@ -529,8 +540,16 @@ class Batch:
 def _read_json(path: Path) -> Any:
     try:
         raw = path.read_bytes()
-        return json.loads(gzip.decompress(raw) if raw[:2] == _GZIP else raw)
-    except (OSError, EOFError, zlib.error, ValueError) as exc:
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if raw[:2] == _GZIP:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise FormatError(f"{path}: broken gzip: {exc}") from exc
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
         raise FormatError(f"{path}: not readable JSON: {exc}") from exc
 
 
@@ -574,7 +593,8 @@ def _csv_batches(path: Path, kind: Kind, batch_rows: int) -> Iterator[pa.Table]:
         if pending:
             yield _lower(pa.Table.from_batches(pending))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise FormatError(f"{path}: bad CSV: {exc}") from exc
+        what = "broken gzip" if gz and "compress" in str(exc).lower() else "bad CSV"
+        raise FormatError(f"{path}: {what}: {exc}") from exc
     finally:
         stream.close()
 

@@ -77,12 +77,18 @@ PathLike = str | os.PathLike[str]
 
 
 def _open(path: PathLike) -> IO[bytes]:
-    """The file's bytes, gunzipped when it starts with the gzip magic."""
-    with open(path, "rb") as f:
-        magic = f.read(2)
-    if magic == _GZIP_MAGIC:
-        return cast(IO[bytes], gzip.open(path, "rb"))
-    return open(path, "rb")
+    """The file's bytes, gunzipped when it starts with the gzip magic. A path that cannot
+    be opened (missing, a directory, no permission) raises :class:`FormatError`."""
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(2)
+        if magic == _GZIP_MAGIC:
+            return cast(IO[bytes], gzip.open(path, "rb"))
+        return open(path, "rb")
+    except IsADirectoryError as exc:
+        raise FormatError(f"{path}: is a directory, not a file") from exc
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot open: {exc.strerror or exc}") from exc
 
 
 def _read_head(path: PathLike, size: int = _SNIFF_BYTES) -> bytes:
