@@ -21,6 +21,7 @@ from tailwatch.detect import FlightDetector, detect_flights, from_traffic_record
 from tailwatch.detect import synthetic as sy
 from tailwatch.detect.columns import Columns, take
 from tailwatch.detect.flights import concat_events
+from tailwatch.detect.params import DetectParams
 from tailwatch.reference.geo import M_PER_NM, distance_nm
 from tailwatch.track.tracker import Tracker
 
@@ -339,7 +340,7 @@ def test_itinerary_with_an_unseen_stop_on_the_way(
     assert {"GOBD", "GOOY"} <= {c["airport"] for c in cands}
     stop = sy.runway_end("GOBD", "01")
     assert float(distance_nm(s["lat"], s["lon"], stop.lat, stop.lon)) < 30
-    assert all(c["max_runway_ft"] >= 8000 for c in cands)
+    assert all(c["max_runway_ft"] >= DetectParams().stop_runway_ft for c in cands)
     conf = [c["confidence"] for c in cands]
     assert conf == sorted(conf, reverse=True) and sum(conf) <= s["stop_confidence"] + 1e-6
     budget = s["cruise_kt"] * 1.2 * (s["gap_s"] - 1800.0) / 3600.0

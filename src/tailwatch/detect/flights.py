@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from tailwatch.core.rejects import Rejects
 from tailwatch.core.schema import EMERGENCY_LABELS, FLIGHT_FIELDS, empty_columns
+from tailwatch.detect import attribution as at
 from tailwatch.detect import events as ev
 from tailwatch.detect import hygiene as hy
 from tailwatch.detect import kinematics as km
@@ -51,8 +52,10 @@ from tailwatch.detect.columns import (
     sort_by_aircraft,
     take,
 )
+from tailwatch.detect.gaps import AirportStop, airport_stop, implausibly_slow
 from tailwatch.detect.itinerary import Fix, Leg, analyse_leg, unseen_move_confidence
 from tailwatch.detect.params import DetectParams
+from tailwatch.reference.types import runway_need_ft
 
 F64 = npt.NDArray[np.float64]
 
@@ -88,6 +91,13 @@ class _End:
             c = self.guess[0]
             return c.airport, c.confidence, "inferred_from_track"
         return "", 0.0, ""
+
+
+def _guess_runway(end: _End, airport: str) -> str:
+    """The runway the track fitted at the end's airport (air starts and ends)."""
+    if end.guess and airport and end.guess[0].airport == airport:
+        return str(end.guess[0].evidence.get("runway", ""))
+    return ""
 
 
 @dataclass(slots=True)
@@ -133,10 +143,9 @@ class _Flight:
         return (
             self.flight_id, self.icao, main, self.first_seen, self.last_seen, origin, dest,
             self.takeoff_t, self.landing_t,
-            self.origin.seen.runway if self.origin.seen else "",
-            self.destination.seen.runway if self.destination.seen else (
-                self.destination.guess[0].evidence.get("runway", "")
-                if self.destination.guess and self.destination.link is None else ""),
+            self.origin.seen.runway if self.origin.seen else _guess_runway(self.origin, origin),
+            self.destination.seen.runway if self.destination.seen else _guess_runway(
+                self.destination, dest),
             o_conf, d_conf, self.max_alt, self.dist_nm if self.n else math.nan, self.n,
             ",".join(self.callsigns), self.itinerary_id,
         )
@@ -203,7 +212,9 @@ class FlightDetector:
 
     ``military``: addresses of military/state airframes (for ``military_at_civil_airport``);
     ``military_airports``: extra ICAO codes of military airfields; ``min_runway_ft``: runway
-    length each airframe needs (for unseen-stop candidates; default from its cruise speed).
+    length each airframe needs (for unseen-stop candidates and runway fits); ``types``: ICAO
+    type designator of each airframe (the need then follows
+    ``reference.types.runway_need_ft``; default from its cruise speed).
     """
 
     def __init__(
@@ -213,11 +224,13 @@ class FlightDetector:
         military: Collection[int] | None = None,
         military_airports: Iterable[str] = (),
         min_runway_ft: Mapping[int, float] | None = None,
+        types: Mapping[int, str] | None = None,
     ) -> None:
         self.p = params or DetectParams()
         self.military = frozenset(int(a) for a in (military or ()))
         self.military_airports = frozenset(str(a).upper() for a in military_airports)
         self.min_runway = dict(min_runway_ft or {})
+        self.types = {int(k): str(v) for k, v in (types or {}).items()}
         self.rejects = Rejects()
         self.now = -math.inf
         self._aircraft: dict[int, _Aircraft] = {}
@@ -769,7 +782,7 @@ class FlightDetector:
         f.closed = True
         if end_state == AIR:
             self._guess_destination(ac, f)
-        if f.origin.seen is None and f.origin.link is None:
+        if f.origin.seen is None and not f.origin.guess:
             self._guess_origin(ac, f)
         ac.flight = None
         ac.closed = f
@@ -779,12 +792,20 @@ class FlightDetector:
     def _runway_need(self, ac: _Aircraft, f: _Flight | None) -> float:
         if ac.icao in self.min_runway:
             return float(self.min_runway[ac.icao])
+        if ac.icao in self.types:
+            need = runway_need_ft(self.types[ac.icao])
+            if math.isfinite(need):
+                return need
         v = f.cruise_kt(0.0) if f is not None else 0.0
         if v >= 380.0:
             return self.p.stop_runway_ft
         if v >= 200.0:
             return 4000.0
         return 2000.0
+
+    def _operator(self, ac: _Aircraft, f: _Flight | None) -> str:
+        names = list(f.callsigns) if f is not None else []
+        return at.operator_kind(names, ac.icao in self.military)
 
     def _guess_destination(self, ac: _Aircraft, f: _Flight) -> None:
         p = self.p
@@ -835,27 +856,29 @@ class FlightDetector:
         moving = down if ahead else up
         if not (moving or (low and not (up if ahead else down))):
             return []
-        # the runway the end positions follow: before its far end on an approach, past its
-        # threshold on a climb-out
+        # the runway the end positions fit best (detect/attribution.py)
+        need = self._runway_need(ac, f)
+        op = self._operator(ac, f)
+        sel = np.isfinite(h) & (h < p.runway_max_height_ft)
+        fits = at.runway_fits(lat[sel], lon[sel], trk[sel], alt[sel], ahead, need, op, p) \
+            if int(sel.sum()) >= 2 else []
         rw_airport, rw_ident = "", ""
-        sel = np.isfinite(h) & (h < p.runway_max_height_ft) & (apt >= 0) & np.isfinite(trk)
-        if sel.any():
-            code = pl.airport_info().icao(int(apt[sel][end]))
-            m = pl.match_runway_ends(code, lat[sel], lon[sel], trk[sel])
-            ends = pl.default_runways().ends
-            length = np.where(m.end_index >= 0, ends.length_m[np.maximum(m.end_index, 0)],
-                              np.nan)
-            side = m.along_m <= length if ahead else m.along_m >= 0.0
-            hits = m.runway_ident[(m.runway_ident != "") & side]
-            if hits.size >= 2:
-                names, counts = np.unique(hits, return_counts=True)
-                rw_airport, rw_ident = code, str(names[np.argmax(counts)])
+        if fits and fits[0].score >= p.runway_fit_min_score:
+            rw_airport, rw_ident = fits[0].airport, fits[0].runway
         tr = trk[np.isfinite(trk)]
         trk_end = float(tr[end]) if tr.size else math.nan
-        return pl.candidates_along(
+        cands = pl.candidates_along(
             float(lat[end]), float(lon[end]), trk_end, a_end, ahead, moving, rw_ident,
-            rw_airport, min(self._runway_need(ac, f), 4000.0), p,
+            rw_airport, min(need, 4000.0), p, operator=op,
         )
+        if cands:
+            extra = at.fit_evidence(fits)
+            if rw_airport and cands[0].airport == rw_airport:
+                cands[0].evidence.update(extra)
+            elif extra:
+                cands[0].evidence["runway_fit_other_airport"] = extra["runway_fit"]
+            pl.add_runner_up(cands)
+        return cands
 
     def _reopen(self, ac: _Aircraft, f: _Flight) -> None:
         f.closed = False
@@ -951,7 +974,19 @@ class FlightDetector:
                                  b["_h"][a:a + 1], ahead=False)
         for c in climb:
             prior[c.airport] = prior.get(c.airport, 0.0) + c.confidence
-        leg = analyse_leg(last, nxt, cruise, self._runway_need(ac, f), prior, p)
+        need = self._runway_need(ac, f)
+        op = self._operator(ac, f)
+        if implausibly_slow(last, nxt, cruise, p):
+            if not f.destination.guess:  # the approach before the gap, if any
+                self._guess_destination(ac, f)
+            near = dict(prior)
+            for c in f.destination.guess:
+                near[c.airport] = near.get(c.airport, 0.0) + c.confidence
+            stop = airport_stop(last, nxt, need, op, near, p)
+            if stop is not None:
+                self._stop_at_airport(ac, f, last, nxt, stop)
+                return
+        leg = analyse_leg(last, nxt, cruise, need, prior, p, operator=op)
         if gap <= p.flight_gap_s or leg.verdict == "direct":
             if ac.flight is None:
                 self._reopen(ac, f)
@@ -964,6 +999,42 @@ class FlightDetector:
         self._stop_inferred(ac, f, nf, last, leg)
         self._events.add(nxt.t, ac.icao, nf.flight_id, "enter_coverage", lat=nxt.lat,
                          lon=nxt.lon, details=leg.details())
+
+    def _stop_at_airport(self, ac: _Aircraft, f: _Flight, last: Fix, nxt: Fix,
+                         stop: AirportStop) -> None:
+        """A landing and a take-off at one airport inside the gap (detect/gaps.py)."""
+        if not f.closed:
+            self._close(ac, f, AIR)
+        f.destination.link = (stop.airport, stop.confidence, "stop_in_gap")
+        self._out[f.flight_id] = f
+        ac.reopenable = False
+        nf = self._new_flight(ac, nxt.t)
+        nf.origin.link = (stop.airport, stop.confidence, "stop_in_gap")
+        ac.flight = nf
+        info = pl.airport_info()
+        i = info.index(stop.airport)
+        lat, lon = float(info.table.lat_deg[i]), float(info.table.lon_deg[i])
+        details = stop.details(nxt.t - last.t)
+        rw_in = f.destination.guess[0].evidence.get("runway", "") if (
+            f.destination.guess and f.destination.guess[0].airport == stop.airport) else ""
+        common = {"seen": False, "inferred_from": "gap", "confidence": round(stop.confidence, 3),
+                  "landing_after_t": details["landing_after_t"],
+                  "takeoff_before_t": details["takeoff_before_t"]}
+        self._events.add(stop.landing_after_t, ac.icao, f.flight_id, "landing",
+                         airport=stop.airport, lat=lat, lon=lon,
+                         details={**common, "runway": rw_in})
+        self._events.add(stop.landing_after_t + 1e-3, ac.icao, f.flight_id, "inferred_stop",
+                         airport=stop.airport, lat=lat, lon=lon,
+                         details={**details, "next_flight_id": nf.flight_id,
+                                  "last_seen_t": last.t})
+        self._events.add(stop.takeoff_before_t, ac.icao, nf.flight_id, "takeoff",
+                         airport=stop.airport, lat=lat, lon=lon,
+                         details={**common, "runway": ""})
+        self._events.add(nxt.t, ac.icao, nf.flight_id, "enter_coverage", lat=nxt.lat,
+                         lon=nxt.lon, details=details)
+        self._military_visit(ac, stop.airport, stop.landing_after_t, lat, lon, "landing",
+                             f.flight_id)
+        ac.visit += 1
 
     def _stop_inferred(self, ac: _Aircraft, f: _Flight, nf: _Flight, last: Fix,
                        leg: Leg) -> None:

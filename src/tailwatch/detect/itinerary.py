@@ -58,9 +58,12 @@ class Leg:
         if self.verdict == "probable_stop":
             d["stop_confidence"] = round(self.stop_confidence, 3)
             d["candidates"] = [
-                {"airport": c.airport, "confidence": c.confidence, **c.evidence}
+                {"airport": c.airport, "confidence": c.confidence,
+                 **{k: v for k, v in c.evidence.items() if k != "runner_up"}}
                 for c in self.candidates
             ]
+            if self.candidates and "runner_up" in self.candidates[0].evidence:
+                d["runner_up"] = self.candidates[0].evidence["runner_up"]
         return d
 
 
@@ -78,6 +81,7 @@ def analyse_leg(
     min_runway_ft: float,
     prior: dict[str, float],
     p: DetectParams,
+    operator: str = "general",
 ) -> Leg:
     """Verdict on the unseen leg from ``a`` (last seen, airborne) to ``b`` (next seen,
     airborne).
@@ -99,7 +103,8 @@ def analyse_leg(
     conf = 0.5 + 0.45 * min(1.0, excess / 10_800.0)
     budget = v * (1.0 + p.direct_speed_margin) * (gap - p.min_stop_s) / 3600.0
     cands = stop_candidates(
-        a.lat, a.lon, a.track_deg, b.lat, b.lon, b.track_deg, budget, min_runway_ft, prior, p
+        a.lat, a.lon, a.track_deg, b.lat, b.lon, b.track_deg, budget, min_runway_ft, prior, p,
+        operator=operator,
     )
     for c in cands:
         c.confidence = round(c.confidence * conf, 3)

@@ -97,6 +97,21 @@ class DetectParams:
     """Candidates ahead (behind) within this angle of the track, unless closer than
     ``candidate_any_bearing_nm``."""
     candidate_any_bearing_nm: float = 10.0
+    runway_fit_max_nm: float = 12.0
+    """Runway geometry of an air start or end: the runway ends of the airports within this
+    distance of the first/last position are fitted (detect/attribution.py)."""
+    runway_fit_min_score: float = 0.2
+    """... and the best fit names the airport and runway when it scores at least this."""
+    glide_tolerance_ft: float = 300.0
+    """Height above a 3° path tolerated on an approach (+ 15 % of the expected height)."""
+    climb_max_ft_per_nm: float = 1000.0
+    """Steepest plausible climb-out: a first position higher than this above the runway per
+    NM past its start (+ ``glide_tolerance_ft``) does not fit that runway."""
+    airline_military_weight: float = 0.05
+    """Weight of a military field without scheduled service (no IATA code) for an airline
+    callsign (three letters and a digit)."""
+    airline_no_iata_weight: float = 0.3
+    """Weight of any other airport without an IATA code for an airline callsign."""
 
     # --- itineraries --------------------------------------------------------------------------
     itinerary_break_s: float = 36 * 3600.0
@@ -107,13 +122,33 @@ class DetectParams:
     direct_fixed_margin_s: float = 2700.0
     min_stop_s: float = 1800.0
     """Shortest plausible unseen stop (landing, turnaround, take-off)."""
-    stop_runway_ft: float = 8000.0
-    """Runway length needed for an unseen stop by a jet of unknown type (see
-    ``FlightDetector(min_runway_ft=...)`` for per-airframe values)."""
+    stop_runway_ft: float = 5000.0
+    """Runway length needed by a jet of unknown type (cruise >= 380 kt) for an unseen stop or
+    a runway fit: a floor, as business jets use 3,000 ft and a Boeing 737 lands on 5,000
+    (``FlightDetector(types=...)`` or ``min_runway_ft=...`` give per-airframe values)."""
     stop_course_deg: float = 5.0
     """Stop candidates: spread of the course towards the stop around the track seen before
     the gap (and of the course from the stop around the track seen after it)."""
     default_cruise_kt: float = 250.0
+    direct_min_speed_frac: float = 0.35
+    """A direct leg across a gap is plausible only when its implied speed is at least this
+    fraction of the cruise speed; a slower one (2 kt between two points near one airport)
+    is first tried as a stop at an airport (``gap_stop_*``)."""
+    gap_stop_max_nm: float = 20.0
+    """Stops across gaps (detect/gaps.py): both ends of the gap within this of the airport..."""
+    gap_stop_approach_ft_per_nm: float = 400.0
+    """... the last position before the gap at most this high above it per NM out (+ margin)..."""
+    gap_stop_climb_ft_per_nm: float = 1000.0
+    """... the first one after it at most this high per NM out (a steep climb-out)..."""
+    gap_stop_height_margin_ft: float = 1500.0
+    gap_stop_speed_kt: float = 150.0
+    """... flying to and from the airport at this speed..."""
+    gap_stop_min_ground_s: float = 300.0
+    """... leaves at least this long on the ground."""
+    gap_stop_scale_nm: float = 10.0
+    """Candidates weigh exp(-(d(last, X) + d(X, next)) / this)."""
+    gap_stop_unknown_runway_ft: float = 3000.0
+    """Airports without a known runway are candidates for aircraft needing at most this."""
     max_stop_candidates: int = 5
     same_airport_nm: float = 3.0
 

@@ -20,17 +20,30 @@ import numpy.typing as npt
 
 from tailwatch.detect.params import DetectParams
 from tailwatch.reference.airports import AirportTable, airports, nearest_airports
-from tailwatch.reference.geo import angle_diff_deg, distance_nm, initial_bearing_deg
+from tailwatch.reference.geo import (
+    EARTH_RADIUS_M,
+    M_PER_NM,
+    angle_diff_deg,
+    distance_nm,
+    initial_bearing_deg,
+    unit_vectors,
+)
+from tailwatch.reference.operators import STATE_OPERATORS, designator_of_callsign
 from tailwatch.reference.runways import default_runways, match_runway, match_runway_ends
 
 F64 = npt.NDArray[np.float64]
 
 __all__ = [
+    "AIRLINE",
+    "GENERAL",
+    "MILITARY",
     "MILITARY_AIRPORTS",
     "AirportInfo",
     "Attribution",
     "Candidate",
+    "add_runner_up",
     "airport_info",
+    "airport_kind_weight",
     "attribute_transition",
     "candidates_along",
     "default_runways",
@@ -38,6 +51,7 @@ __all__ = [
     "match_runway",
     "match_runway_ends",
     "nearest",
+    "operator_kind",
     "stop_candidates",
 ]
 
@@ -70,6 +84,8 @@ class AirportInfo:
     max_runway_ft: F64
     max_hard_runway_ft: F64
     military: npt.NDArray[np.bool_]
+    has_iata: npt.NDArray[np.bool_]  #: an IATA code: a proxy for scheduled service
+    xyz: F64  #: (n, 3) Earth-centred unit vectors
 
     def index(self, icao: str) -> int:
         return int(self.table.indices_of([icao])[0]) if icao else -1
@@ -116,6 +132,8 @@ def build_airport_info(
         max_hard_runway_ft=np.where(found, best_hard[g], np.nan) if ident.size else np.full(
             len(table), np.nan),
         military=mil,
+        has_iata=np.char.str_len(table.iata.astype(np.str_)) > 0,
+        xyz=unit_vectors(table.lat_deg, table.lon_deg).reshape(-1, 3),
     )
 
 
@@ -134,6 +152,47 @@ def height_above_nearest(
     idx, dist = nearest(lat, lon, max_nm)
     elev = airport_info().elevation_ft(idx)
     return idx, dist, alt_ft - elev
+
+
+AIRLINE = "airline"
+MILITARY = "military"
+GENERAL = "general"
+
+
+def operator_kind(callsigns: list[str], military: bool) -> str:
+    """``military`` for a military airframe (or a military/state operator designator),
+    ``airline`` for an ICAO-designator callsign (three letters and a digit), else
+    ``general``."""
+    if military:
+        return MILITARY
+    for cs in callsigns:
+        d = designator_of_callsign(cs)
+        if d is None:
+            continue
+        op = STATE_OPERATORS.get(d)
+        if op is not None and op.kind in ("military", "state"):
+            return MILITARY
+        return AIRLINE
+    return GENERAL
+
+
+def airport_kind_weight(rows: npt.NDArray[np.int64], operator: str, p: DetectParams) -> F64:
+    """Weight of each airport (rows of the airport table) for an operator kind: an airline at
+    a military field without scheduled service (no IATA code) weighs
+    ``airline_military_weight``; an airline at another airport without an IATA code
+    ``airline_no_iata_weight``; everything else 1."""
+    rows = np.asarray(rows, dtype=np.int64)
+    w = np.ones(rows.shape[0])
+    if operator != AIRLINE or rows.size == 0:
+        return w
+    info = airport_info()
+    ok = rows >= 0
+    r = np.maximum(rows, 0)
+    iata = info.has_iata[r] & ok
+    mil = info.military[r] & ok
+    w = np.where(~iata, p.airline_no_iata_weight, w)
+    return np.where(mil & ~iata, p.airline_military_weight, w)
+
 
 
 # --- take-off and landing --------------------------------------------------------------------
@@ -246,6 +305,7 @@ def candidates_along(
     min_runway_ft: float,
     p: DetectParams,
     k: int = 5,
+    operator: str = GENERAL,
 ) -> list[Candidate]:
     """Airports ahead of the last position of a descent (``ahead``) or behind the first
     position of a climb, ranked by how well distance and bearing fit.
@@ -288,8 +348,9 @@ def candidates_along(
     dist_w = np.exp(-0.5 * ((dist - expected) / sigma) ** 2)
     # unknown runway lengths: small strips mostly
     rwy_w = np.where(np.isfinite(rwy), 1.0, 0.3)
-    score = np.where(ok, angle_w * dist_w * rwy_w, 0.0)
     codes = info.table.icao[idx]
+    op_w = airport_kind_weight(idx, operator, p)
+    score = np.where(ok, angle_w * dist_w * rwy_w * op_w, 0.0)
     if runway_airport:
         score = np.where(codes == runway_airport, np.maximum(score, 1e-3) * 50.0, score)
     total = float(score.sum())
@@ -306,12 +367,43 @@ def candidates_along(
             "expected_distance_nm": round(float(expected[i]), 1),
             "bearing_off_track_deg": None if not np.isfinite(off[i]) else round(float(off[i])),
             "max_runway_ft": None if not np.isfinite(rwy[i]) else round(float(rwy[i])),
+            "operator_weight": round(float(op_w[i]), 3),
+            "score": round(float(score[i]), 4),
         }
         if runway_airport and codes[i] == runway_airport:
             ev["runway"] = runway_match
         out.append(Candidate(str(codes[i]), round(float(score[i] / total * quality), 3),
                              float(dist[i]), ev))
     return out
+
+
+def add_runner_up(cands: list[Candidate]) -> None:
+    """Give the first candidate the second one and the reason it lost (``runner_up``)."""
+    if len(cands) < 2:
+        return
+    best, other = cands[0], cands[1]
+    be, oe = best.evidence, other.evidence
+    reasons = []
+    if be.get("runway") and not oe.get("runway"):
+        reasons.append(f"the track follows runway {be['runway']} of {best.airport}")
+    if (oe.get("operator_weight") or 1.0) < (be.get("operator_weight") or 1.0):
+        reasons.append("an airline at a military field or an airport without scheduled "
+                       "service")
+    ob, bb = oe.get("bearing_off_track_deg"), be.get("bearing_off_track_deg")
+    if ob is not None and bb is not None and ob > bb + 10:
+        reasons.append(f"{ob:g}° off the track against {bb:g}°")
+    od = abs(oe["distance_nm"] - oe["expected_distance_nm"]) if "expected_distance_nm" in oe \
+        else None
+    bd = abs(be["distance_nm"] - be["expected_distance_nm"]) if "expected_distance_nm" in be \
+        else None
+    if od is not None and bd is not None and od > bd + 3:
+        reasons.append(f"{od:.0f} NM off the distance the height implies against {bd:.0f}")
+    if "detour_nm" in oe and oe["detour_nm"] > be.get("detour_nm", 0.0) + 20:
+        reasons.append(f"a detour of {oe['detour_nm']:g} NM against {be['detour_nm']:g}")
+    if not reasons:
+        reasons.append(f"lower weight ({other.confidence:g} against {best.confidence:g})")
+    be["runner_up"] = {"airport": other.airport, "confidence": other.confidence,
+                       "why_lost": "; ".join(reasons)}
 
 
 # --- unseen stops -------------------------------------------------------------------------------
@@ -329,6 +421,7 @@ def stop_candidates(
     prior: dict[str, float],
     p: DetectParams,
     exclude_nm: float = 0.0,
+    operator: str = GENERAL,
 ) -> list[Candidate]:
     """Airports where an aircraft last seen at A and next seen at B could have stopped.
 
@@ -344,11 +437,12 @@ def stop_candidates(
     rows = np.flatnonzero(usable)
     if rows.size == 0 or not budget_nm > 0:
         return []
-    la, lo = info.table.lat_deg[rows], info.table.lon_deg[rows]
-    d_ax = distance_nm(lat_a, lon_a, la, lo)
-    d_xb = distance_nm(la, lo, lat_b, lon_b)
+    xyz = info.xyz[rows]
+    d_ax = _arc_nm(xyz, lat_a, lon_a)
+    d_xb = _arc_nm(xyz, lat_b, lon_b)
     d_ab = float(distance_nm(lat_a, lon_a, lat_b, lon_b))
     inside = (d_ax + d_xb <= budget_nm) & (d_ax >= exclude_nm) & (d_xb >= exclude_nm)
+    la, lo = info.table.lat_deg[rows], info.table.lon_deg[rows]
     if not inside.any():
         return []
     rows, d_ax, d_xb, la, lo = rows[inside], d_ax[inside], d_xb[inside], la[inside], lo[inside]
@@ -370,11 +464,13 @@ def stop_candidates(
         sig_b = np.maximum(p.stop_course_deg, np.degrees(np.arctan2(60.0, d_xb)))
         w *= 1e-6 + np.exp(-0.5 * (off_b / sig_b) ** 2)
     codes = info.table.icao[rows]
+    op_w = airport_kind_weight(rows, operator, p)
+    w = w * op_w
     for code, weight in prior.items():
         w = np.where(codes == code, w * (1.0 + 10.0 * weight), w)
     total = float(w.sum())
     order = np.argsort(-w, kind="stable")[: p.max_stop_candidates]
-    out = []
+    out: list[Candidate] = []
     for i in order:
         out.append(Candidate(
             str(codes[i]),
@@ -390,9 +486,18 @@ def stop_candidates(
                 "course_off_next_track_deg": None if not np.isfinite(off_b[i])
                 else round(float(off_b[i]), 1),
                 "prior": round(prior.get(str(codes[i]), 0.0), 3),
+                "operator_weight": round(float(op_w[i]), 3),
             },
         ))
+    add_runner_up(out)
     return out
+
+
+def _arc_nm(xyz: F64, lat: float, lon: float) -> F64:
+    """Great-circle distances (NM) from a point to unit vectors (one matrix product)."""
+    u = unit_vectors(lat, lon).reshape(3)
+    cos = np.clip(xyz @ u, -1.0, 1.0)
+    return np.asarray(np.arccos(cos) * EARTH_RADIUS_M / M_PER_NM, dtype=np.float64)
 
 
 def is_military_airport(icao: str, extra: frozenset[str] = frozenset()) -> bool:

@@ -18,6 +18,7 @@ letter (J jet, T turboprop/turboshaft, P piston, E electric, R rocket), e.g. 'L4
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +30,7 @@ __all__ = [
     "AircraftType",
     "aircraft_type",
     "aircraft_types",
+    "runway_need_ft",
     "type_descriptions",
     "wake_category",
 ]
@@ -150,3 +152,39 @@ def type_descriptions(designators: Iterable[str | None]) -> list[str | None]:
         t = table.get(d.strip().upper()) if d else None
         out.append(t.description if t is not None else None)
     return out
+
+
+# Shortest runway (ft) each class of aircraft can be expected to use for a normal landing and
+# take-off: a conservative floor from published field lengths at typical weights (e.g. Boeing
+# 737-800: about 5,400 ft landing at typical weight, hence 737s on 6,000 to 8,000 ft runways;
+# A320: about 4,700 ft; C-130 and Dash 8: 3,000 to 4,000 ft; light piston aircraft: 1,500 ft
+# or less). A floor, not a typical value: a candidate airport is dropped only when its longest
+# runway is shorter than this, so the number must err low.
+_RUNWAY_NEED_FT = {
+    ("J", "J"): 8_000.0,  # super (A380)
+    ("J", "H"): 6_500.0,  # heavy jets (B744, B77W, A332, IL62, A124)
+    ("J", "M"): 4_500.0,  # medium jets (A320, B738, E190, CRJ)
+    ("J", "L"): 3_000.0,  # light jets (business jets)
+    ("T", "H"): 4_500.0,  # heavy turboprops (A400M)
+    ("T", "M"): 3_000.0,  # medium turboprops (ATR72, Dash 8, C-130)
+    ("T", "L"): 2_000.0,  # light turboprops (PC-12, King Air)
+    ("P", "M"): 2_500.0,
+    ("P", "L"): 1_200.0,
+}
+
+
+def runway_need_ft(designator: str | None, default: float = math.nan) -> float:
+    """Shortest runway (ft) the type can be expected to use (``default`` for an unknown
+    designator): 0 for helicopters and tilt-rotors, else by engine type and wake category
+    (:data:`_RUNWAY_NEED_FT`, a conservative floor: e.g. 4,500 ft for a Boeing 737 or an
+    A320, 6,500 ft for a heavy jet)."""
+    t = aircraft_type(designator)
+    if t is None:
+        return default
+    if t.aircraft_class in ("Helicopter", "Gyrocopter", "Tiltrotor"):
+        return 0.0
+    engine = _ENGINE_LETTER.get(t.engine_type, "P")
+    wake = (t.wake_category or "M")[-1:]  # "L/M" counts as M
+    if engine in ("E", "R"):
+        engine = "P"
+    return _RUNWAY_NEED_FT.get((engine, wake), _RUNWAY_NEED_FT.get((engine, "M"), default))
