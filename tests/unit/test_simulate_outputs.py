@@ -241,3 +241,72 @@ def test_serve_beast(short: Simulation) -> None:
     fb, _, _ = parse_beast(bytes(received))
     assert result == [len(short.frames)]
     assert np.array_equal(fb.raw, short.frames.raw)
+
+
+_CLOCKED = """
+[scenario]
+name = "tiny"
+windows = [{ start = 2023-05-10T10:00:00Z, end = 2023-05-10T10:01:00Z }]
+[[receivers]]
+name = "a"
+lat = 52.37
+lon = 4.90
+clock = "gps"
+[[receivers]]
+name = "b"
+lat = 51.92
+lon = 4.48
+clock = "free"
+clock_offset_s = 10.0
+[[interference]]
+kind = "jamming"
+lat = 52.0
+lon = 4.6
+radius_nm = 30
+start = 2023-05-10T10:00:00Z
+end = 2023-05-10T10:01:00Z
+lose_positions = 0.0
+[[aircraft]]
+icao24 = "480c1f"
+callsign = "NAF01"
+type = "C130"
+adsb = false
+[[aircraft.legs]]
+from = [52.3, 4.2]
+to = [51.8, 5.0]
+start = 2023-05-10T09:59:00Z
+start_altitude_ft = 20000
+[[aircraft]]
+icao24 = "484b11"
+callsign = "KLM12"
+type = "A320"
+[[aircraft.legs]]
+from = [52.2, 4.3]
+to = [51.9, 5.0]
+start = 2023-05-10T09:59:30Z
+start_altitude_ft = 10000
+"""
+
+
+def test_cli_list_side_file_and_summary(tmp_path: Path) -> None:
+    app = _cli()
+    runner = CliRunner()
+    res = runner.invoke(app, ["simulate", "--list"])
+    assert res.exit_code == 0
+    names = [line.split()[0] for line in res.output.splitlines() if line.strip()]
+    assert names == ["airlift2019", "baltic_gnss", "emergency", "mlat_benelux"]
+    res = runner.invoke(app, ["simulate"])
+    assert res.exit_code == 2
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(_CLOCKED)
+    out = tmp_path / "feed.beast"
+    res = runner.invoke(app, ["simulate", str(scenario), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "receiver clocks: 1 free, 1 gps" in res.output
+    assert "GNSS interference: 1 aircraft degraded" in res.output
+    side = json.loads((tmp_path / "feed.beast.json").read_text())
+    assert [r["name"] for r in side["receivers"]] == ["a", "b"]
+    assert side["bytes"] == out.stat().st_size and side["frames"] > 0
+    res = runner.invoke(app, ["simulate", str(scenario), "--out", str(tmp_path / "x.beast"),
+                              "--no-sidecar", "-q"])  # fmt: skip
+    assert res.exit_code == 0 and not (tmp_path / "x.beast.json").exists()

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from tailwatch.simulate import Simulation
 
 
 class SimFormat(StrEnum):
@@ -42,6 +47,22 @@ def parse_address(value: str) -> tuple[str, int]:
     if not 0 <= p <= 65535:
         raise ConfigError(f"--serve-beast: port {p} is out of range")
     return (host.strip("[]") or "127.0.0.1"), p
+
+
+def extra_summary(sim: Simulation) -> list[str]:
+    """Summary lines about receiver clocks and GNSS interference (none when not used)."""
+    out = []
+    clocks = Counter(r.spec.clock for r in sim.receivers)
+    if set(clocks) - {"utc"}:
+        out.append("receiver clocks: " + ", ".join(f"{n} {k}" for k, n in sorted(clocks.items())))
+    if sim.scenario.interference:
+        effects: dict[str, set[int]] = {}
+        for e in sim.episodes:
+            effects.setdefault(e.effect, set()).add(e.icao24)
+        out.append("GNSS interference: " + (", ".join(
+            f"{len(v)} aircraft {k.replace('_', ' ')}" for k, v in sorted(effects.items()))
+            or "no aircraft affected"))  # fmt: skip
+    return out
 
 
 def print_scenarios() -> None:
@@ -165,5 +186,7 @@ def register(app: typer.Typer) -> None:
                 f"{c['mode_ac']:,} Mode A/C, {c['ghost']:,} ghosts, "
                 f"{c['garbage_bursts']:,} garbage bursts; {c['duplicates']:,} duplicates"
             )
+            for line in extra_summary(sim):
+                err.print(line)
             if truth is not None:
                 err.print(f"truth written to {truth}")

@@ -22,7 +22,8 @@ spoofing
     messages, barometric altitudes and the Mode S replies stay true (inertial and air data).
 
 Where zones overlap, the first one listed wins: a transmission is affected by one zone at
-most, so the truth says exactly what each message carries. :func:`apply` changes a schedule's
+most, so the truth says exactly what each message carries. Aircraft without ADS-B
+(``adsb = false``) send nothing GNSS-derived and are never affected. :func:`apply` changes a schedule's
 ``rep_lat``, ``rep_lon``, ``nic``, ``nacp`` columns and returns the episodes for the truth
 (``interference.parquet``): per aircraft and zone, contiguous affected spans (a gap of more
 than ``EPISODE_GAP_S`` between affected transmissions starts a new one).
@@ -95,8 +96,8 @@ def apply(s: tx.Schedule, zones: tuple[InterferenceSpec, ...], seed: int, part: 
           ) -> tuple[tx.Schedule, list[Episode]]:  # fmt: skip
     """Apply the zones to one aircraft's time-ordered schedule (``part``: its stream id);
     returns the schedule (rows may be dropped: lost surface positions) and the episodes."""
-    if not zones or s["t"].size == 0:
-        return s, []
+    if not zones or not np.isin(s["kind"], tx.ADSB_KINDS).any():
+        return s, []  # nothing GNSS-derived is sent (Mode S only): nothing to affect
     t = s["t"]
     icao = int(s["icao24"][0])
     is_air = s["kind"] == tx.AIR_POS
