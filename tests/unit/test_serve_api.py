@@ -380,7 +380,10 @@ def test_opensky_flights(world: World) -> None:
     assert f["callsign"] == "AFR34ZG " and f["firstSeen"] == int(t0())
     assert len(c.get(f"/api/flights/departure?airport=LFPG&begin={b}&end={e}").json()) == 1
     assert len(c.get(f"/api/flights/arrival?airport=lfbo&begin={b}&end={e}").json()) == 1
-    assert c.get(f"/api/flights/departure?airport=LFBO&begin={b}&end={e}").json() == []
+    none = c.get(f"/api/flights/departure?airport=LFBO&begin={b}&end={e}")
+    assert none.status_code == 404 and none.content == b""  # OpenSky: 404, empty body
+    too_long = c.get(f"/api/flights/aircraft?icao24=393322&begin={b}&end={b + 2 * 86400 + 1}")
+    assert too_long.status_code == 400 and "2 days" in too_long.json()["detail"]
     assert len(c.get(f"/api/flights/all?begin={b}&end={b + 7200}").json()) == 1
 
 

@@ -193,53 +193,81 @@ async def states_own(
     return await _states(request, time_s, icao24, (None, None, None, None), extended)
 
 
+#: OpenSky's longest intervals (docs/free/rest.rst of openskynetwork/opensky-api)
+MAX_FLIGHTS_ALL_S = 2 * 3600
+MAX_FLIGHTS_AIRCRAFT_S = 2 * 86400
+MAX_FLIGHTS_AIRPORT_S = 2 * 86400
+
+
 def _flights_between(request: Request, begin: int, end: int, max_s: float,
                      icao: list[int] | None = None) -> list[dict[str, Any]]:
     if end <= begin:
         raise BadRequestError("end must be after begin")
     if end - begin > max_s:
-        raise BadRequestError(f"the interval may not exceed {max_s / 86400:g} days")
+        span = f"{max_s / 3600:g} hours" if max_s < 86400 else f"{max_s / 86400:g} days"
+        raise BadRequestError(f"The given time interval must not be larger than {span}!")
     ctx = ctx_of(request)
     flights = ctx.state.history.flights(icao24=icao, since=begin, until=end)
     allow = ctx.allow_hidden(request.headers.get("authorization"))
     return visible_flights(ctx, flights, allow)
 
-@router.get("/api/flights/all", tags=tags, summary="Flights in an interval (≤ 2 h)")
-def flights_all(request: Request, begin: Begin, end: Begin) -> Response:
-    return json_response([_flight_opensky(f) for f in
-                  _flights_between(request, begin, end, 2 * 3600)])
 
-@router.get("/api/flights/aircraft", tags=tags, summary="Flights of one aircraft (≤ 30 days)")
+def _flights_answer(flights: list[dict[str, Any]]) -> Response:
+    """A list of flight objects; none: 404 with an empty body, as OpenSky answers (the
+    official bindings read it as an empty list)."""
+    if not flights:
+        return Response(status_code=404)
+    return json_response([_flight_opensky(f) for f in flights])
+
+
+EMPTY_404 = {404: {"description": "No flight in the interval (empty body, as OpenSky)"}}
+
+
+@router.get("/api/flights/all", tags=tags, summary="Flights in an interval (≤ 2 h)",
+            responses=EMPTY_404)
+def flights_all(request: Request, begin: Begin, end: Begin) -> Response:
+    return _flights_answer(_flights_between(request, begin, end, MAX_FLIGHTS_ALL_S))
+
+
+@router.get("/api/flights/aircraft", tags=tags, summary="Flights of one aircraft (≤ 2 days)",
+            responses=EMPTY_404)
 def flights_aircraft(request: Request, icao24: str, begin: Begin, end: Begin) -> Response:
     addr = hex_param(icao24)
-    return json_response([_flight_opensky(f) for f in
-                  _flights_between(request, begin, end, 30 * 86400, [addr])])
+    return _flights_answer(_flights_between(request, begin, end, MAX_FLIGHTS_AIRCRAFT_S,
+                                            [addr]))
+
 
 def _airport(code: str) -> str:
     if not AIRPORT_RE.match(code):
         raise BadRequestError(f"airport: {code!r} is not an ICAO airport code")
     return code.upper()
 
-@router.get("/api/flights/arrival", tags=tags, summary="Arrivals at an airport (≤ 7 days)")
+
+@router.get("/api/flights/arrival", tags=tags, summary="Arrivals at an airport (≤ 2 days)",
+            responses=EMPTY_404)
 def flights_arrival(request: Request, airport: str, begin: Begin, end: Begin) -> Response:
     code = _airport(airport)
-    flights = _flights_between(request, begin, end, 7 * 86400)
-    return json_response([_flight_opensky(f) for f in flights
-                  if (f.get("destination") or "").upper() == code
-                  and begin <= float(f.get("last_seen") or 0) <= end])
+    flights = _flights_between(request, begin, end, MAX_FLIGHTS_AIRPORT_S)
+    return _flights_answer([f for f in flights
+                            if (f.get("destination") or "").upper() == code
+                            and begin <= float(f.get("last_seen") or 0) <= end])
+
 
 @router.get("/api/flights/departure", tags=tags,
-         summary="Departures from an airport (≤ 7 days)")
+            summary="Departures from an airport (≤ 2 days)", responses=EMPTY_404)
 def flights_departure(request: Request, airport: str, begin: Begin, end: Begin,
                       ) -> Response:
     code = _airport(airport)
-    flights = _flights_between(request, begin, end, 7 * 86400)
-    return json_response([_flight_opensky(f) for f in flights
-                  if (f.get("origin") or "").upper() == code
-                  and begin <= float(f.get("first_seen") or 0) <= end])
+    flights = _flights_between(request, begin, end, MAX_FLIGHTS_AIRPORT_S)
+    return _flights_answer([f for f in flights
+                            if (f.get("origin") or "").upper() == code
+                            and begin <= float(f.get("first_seen") or 0) <= end])
+
 
 @router.get("/api/tracks/all", tags=tags, summary="Track of an aircraft (OpenSky format)")
+@router.get("/api/tracks/all/", tags=tags, include_in_schema=False)
 @router.get("/api/tracks", tags=tags, include_in_schema=False)
+@router.get("/api/tracks/", tags=tags, include_in_schema=False)  # pyopensky asks for this one
 def tracks_all(
     request: Request,
     icao24: str,
