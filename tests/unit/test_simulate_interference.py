@@ -67,7 +67,7 @@ def _scenario(**overrides: Any) -> dict[str, Any]:
                   lose_positions=0.0, recovery_s=30),
             _zone("jam-lost", "jamming", 55.5, 22.5, lose_positions=1.0),
             _zone("spoof-point", "spoofing", 59.6, 23.5, spoof_lat=SPOOF_POINT[0],
-                  spoof_lon=SPOOF_POINT[1]),
+                  spoof_lon=SPOOF_POINT[1], spoof_alt_ft=28000.0),
             _zone("spoof-circle", "spoofing", 58.2, 20.0, spoof_lat=CIRCLE_CENTRE[0],
                   spoof_lon=CIRCLE_CENTRE[1], spoof_radius_nm=6.0),
         ],
@@ -262,3 +262,22 @@ def test_builtin_baltic_scenario_has_every_effect() -> None:
     effects = {(e.icao24, e.zone) for e in sim.episodes}
     assert (0x511F21, "gulf-of-finland-spoofing") in effects
     assert (0x4ACA41, "central-baltic-circle-spoofing") in effects
+
+
+def test_gnss_height_in_velocity_messages(sim: Simulation, batch: MessageBatch) -> None:
+    """With zones, velocities state GNSS − baro: constant outside, none when jammed, the
+    spoofed height's difference when spoofed with spoof_alt_ft."""
+    for icao, inside_value in ((DEGRADED, None), (POINT, 28000.0 - 30000.0), (CIRCLE, "same")):
+        a, b = _episode(sim, icao)
+        vel = _rows(sim, batch, icao, (tx.VELOCITY,))
+        t = _tx_t(sim, vel)
+        inside = (t >= a) & (t <= b)
+        diff = batch["gnss_baro_diff_ft"][vel]
+        outside = np.unique(diff[~inside])
+        assert outside.size == 1 and np.isfinite(outside[0]) and abs(outside[0]) <= 200.0
+        if inside_value is None:
+            assert np.isnan(diff[inside]).all()
+        elif inside_value == "same":
+            assert np.all(diff[inside] == outside[0])
+        else:
+            assert np.allclose(diff[inside], inside_value, atol=13.0)

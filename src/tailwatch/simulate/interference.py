@@ -20,11 +20,19 @@ spoofing
     bearing of the aircraft's true position and moving along the circle at its true ground
     speed. NIC and NACp stay as they were unless the zone gives ``nic`` / ``nacp``. Velocity
     messages, barometric altitudes and the Mode S replies stay true (inertial and air data).
+    With ``spoof_alt_ft``, the GNSS height in the velocity messages is that value.
+
+GNSS height: in a scenario with zones, every ADS-B aircraft's velocity messages carry the
+GNSS − barometric altitude difference (a constant per aircraft, −200..200 ft in 25 ft
+steps); jamming makes it unavailable, spoofing with ``spoof_alt_ft`` makes it
+``spoof_alt_ft − altitude``. Scenarios without zones send it as unavailable, as before.
 
 Where zones overlap, the first one listed wins: a transmission is affected by one zone at
 most, so the truth says exactly what each message carries. Aircraft without ADS-B
-(``adsb = false``) send nothing GNSS-derived and are never affected. :func:`apply` changes a schedule's
-``rep_lat``, ``rep_lon``, ``nic``, ``nacp`` columns and returns the episodes for the truth
+(``adsb = false``) send nothing GNSS-derived and are never affected.
+
+:func:`apply` changes a schedule's ``rep_lat``, ``rep_lon``, ``nic``, ``nacp``,
+``gnss_diff_ft`` columns and returns the episodes for the truth
 (``interference.parquet``): per aircraft and zone, contiguous affected spans (a gap of more
 than ``EPISODE_GAP_S`` between affected transmissions starts a new one).
 """
@@ -100,6 +108,10 @@ def apply(s: tx.Schedule, zones: tuple[InterferenceSpec, ...], seed: int, part: 
         return s, []  # nothing GNSS-derived is sent (Mode S only): nothing to affect
     t = s["t"]
     icao = int(s["icao24"][0])
+    # with zones in the scenario, velocity messages state the GNSS height: true, a constant
+    # per-aircraft difference from the barometric altitude (no weather model)
+    base_rng = np.random.default_rng([seed, icao, part, 1_000_000])
+    s["gnss_diff_ft"][:] = 25.0 * np.round(base_rng.uniform(-200.0, 200.0) / 25.0)
     is_air = s["kind"] == tx.AIR_POS
     is_pos = is_air | (s["kind"] == tx.SURF_POS)
     drop = np.zeros(t.size, dtype=bool)
@@ -119,6 +131,7 @@ def apply(s: tx.Schedule, zones: tuple[InterferenceSpec, ...], seed: int, part: 
             effect = POSITIONS_LOST if lost else DEGRADED
             s["nic"][hit] = nic
             s["nacp"][hit] = nacp
+            s["gnss_diff_ft"][hit] = np.nan  # no GNSS height
             if lost:
                 s["rep_lat"][hit & is_air] = np.nan
                 s["rep_lon"][hit & is_air] = np.nan
@@ -127,6 +140,8 @@ def apply(s: tx.Schedule, zones: tuple[InterferenceSpec, ...], seed: int, part: 
             s["nic"][hit] = nic
             s["nacp"][hit] = nacp
             _spoof(s, hit, z)
+            if not np.isnan(z.spoof_alt_ft):
+                s["gnss_diff_ft"][hit] = z.spoof_alt_ft - s["alt_ft"][hit]
         for a, b in _runs(t, hit):
             ok = is_pos[a:b] & ~drop[a:b]
             first = a + int(np.argmax(ok)) if ok.any() else a

@@ -199,6 +199,7 @@ class InterferenceSpec:
     spoof_lat: float = math.nan  # spoofing: the reported position ...
     spoof_lon: float = math.nan
     spoof_radius_nm: float = 0.0  # ... or a circle of this radius around it
+    spoof_alt_ft: float = math.nan  # GNSS height reported while spoofed (NaN: the true one)
     recovery_s: float = 0.0  # the effect lasts this long after leaving the zone
 
 
@@ -479,7 +480,8 @@ def _leg(v: object, ctx: str) -> LegSpec:
 _ZONE_KEYS = {"name", "kind", "lat", "lon", "radius_nm", "start", "end", "nic", "nacp",
               "recovery_s"}  # fmt: skip
 _ZONE_EXTRA = {"jamming": {"lose_positions"},
-               "spoofing": {"spoof_lat", "spoof_lon", "spoof_radius_nm"}}  # fmt: skip
+               "spoofing": {"spoof_lat", "spoof_lon", "spoof_radius_nm",
+                            "spoof_alt_ft"}}  # fmt: skip
 
 
 def _interference(v: object, ctx: str, index: int) -> InterferenceSpec:
@@ -493,7 +495,9 @@ def _interference(v: object, ctx: str, index: int) -> InterferenceSpec:
         raise ConfigError(f"{ctx}: end must be after start")
     spoof = kind == "spoofing"
     lose = _float(t.get("lose_positions", 0.0 if spoof else 0.3), f"{ctx}.lose_positions", 0, 1)
-    spoof_lat = spoof_lon = math.nan
+    spoof_lat = spoof_lon = spoof_alt = math.nan
+    if "spoof_alt_ft" in t:
+        spoof_alt = _float(t["spoof_alt_ft"], f"{ctx}.spoof_alt_ft", -1500, 60000)
     if spoof:
         spoof_lat = _float(_req(t, "spoof_lat", ctx), f"{ctx}.spoof_lat", -90, 90)
         spoof_lon = _float(_req(t, "spoof_lon", ctx), f"{ctx}.spoof_lon", -180, 180)
@@ -511,6 +515,7 @@ def _interference(v: object, ctx: str, index: int) -> InterferenceSpec:
         spoof_lat=spoof_lat,
         spoof_lon=spoof_lon,
         spoof_radius_nm=_float(t.get("spoof_radius_nm", 0.0), f"{ctx}.spoof_radius_nm", 0, 500),
+        spoof_alt_ft=spoof_alt,
         recovery_s=_float(t.get("recovery_s", 0.0), f"{ctx}.recovery_s", 0, 86400),
     )
 

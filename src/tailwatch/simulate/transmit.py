@@ -85,6 +85,7 @@ SCHEDULE_COLUMNS: dict[str, str] = {
     "rep_lon": "float64",
     "nic": "uint8",
     "nacp": "uint8",
+    "gnss_diff_ft": "float64",  # GNSS height − baro altitude in velocity messages (NaN: none)
 }
 NIC_DEFAULT, NACP_DEFAULT = 8, 9  # TC 11 with NIC supplement A = 0; operational status
 
@@ -232,6 +233,7 @@ def schedule_aircraft(
     out["rep_lon"] = out["lon"].copy()
     out["nic"][:] = NIC_DEFAULT
     out["nacp"][:] = NACP_DEFAULT
+    out["gnss_diff_ft"][:] = np.nan
     return out
 
 
@@ -319,7 +321,8 @@ def encode_schedule(s: Schedule, qnh_hpa: float = 1013.2) -> enc.Frames:
     m = kind == VELOCITY
     if m.any():
         put(m, enc.velocity_ground(col("icao24", m), col("gs_kt", m), col("track_deg", m),
-                                   col("vrate_fpm", m), vrate_source=0, nacv=2, ca=5))  # fmt: skip
+                                   col("vrate_fpm", m), vrate_source=0, nacv=2, ca=5,
+                                   gnss_baro_diff_ft=col("gnss_diff_ft", m)))  # fmt: skip
     m = kind == IDENT
     if m.any():
         put(m, enc.identification(col("icao24", m), col("callsign", m), col("category", m),
