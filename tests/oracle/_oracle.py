@@ -170,6 +170,30 @@ def synthetic_itineraries() -> Columns:
     return sy.merge(parts)
 
 
+@functools.cache
+def synthetic_anomalies() -> Columns:
+    """The synthetic itineraries with what the event kernels look for: squawk changes (one
+    garbled reply, then a real change, then 7700), an ADS-B emergency status, GNSS integrity
+    drops and recoveries in the air, and positions jumping 20 NM away and back."""
+    cols = {k: v.copy() for k, v in synthetic_itineraries().items()}
+    rng = np.random.default_rng(11)
+    n = n_rows(cols)
+    cols["emergency"] = np.zeros(n, np.int8)
+    for icao in np.unique(cols["icao24"]).tolist():
+        rows = np.flatnonzero(cols["icao24"] == icao)
+        m = rows.size
+        cols["squawk"][rows[m // 5]] = 1234  # a single garbled reply: not a change
+        cols["squawk"][rows[m // 4: m // 2]] = 4521
+        cols["squawk"][rows[m // 2: m // 2 + 40]] = 7700
+        cols["emergency"][rows[m // 2 + 5: m // 2 + 30]] = 1
+        for lo in rng.integers(m // 6, m - 60, 4).tolist():
+            cols["nic"][rows[lo: lo + int(rng.integers(1, 12))]] = 3
+            cols["nacp"][rows[lo + 20: lo + 26]] = 4
+        for j in rng.integers(m // 6, m - 2, 5).tolist():
+            cols["lat"][rows[j]] += 0.33  # 20 NM north for one position
+    return cols
+
+
 def corpora() -> dict[str, Callable[[], Columns]]:
     """Name → loader of every corpus available here (../shared ones only when present)."""
     out: dict[str, Callable[[], Columns]] = {
@@ -178,6 +202,7 @@ def corpora() -> dict[str, Callable[[], Columns]]:
         "noisy_takeoff": lambda: _traffic(DATA / "traffic_noisy_takeoff.json.gz"),
         "sim_emergency": lambda: simulated("emergency"),
         "synthetic_itineraries": synthetic_itineraries,
+        "synthetic_anomalies": synthetic_anomalies,
     }
     shared = {"shared_switzerland_day": ("traffic_switzerland_day.json.gz", 120),
               "shared_noisy_ground": ("traffic_noisy_ground.json.gz", None),

@@ -109,6 +109,7 @@ class StatePasses:
         self.decide = DecidePass(self.p)
         self.now = -math.inf
         self._seen_t = np.zeros(0)  # last accepted time per slot
+        self.evicted = np.zeros(0, np.int64)  # slots forgotten at the end of the last call
 
     def update(self, positions: Any) -> Columns:
         rows = self.derive.update(positions)
@@ -123,6 +124,7 @@ class StatePasses:
         out = self.decide.update(rows, self.now)
         gone = np.flatnonzero(self.now - self._seen_t[: self.derive.slots.n]
                               > self.p.evict_after_s)
+        self.evicted = gone
         if gone.size:
             self.derive.reset(gone)
             self.decide.reset(gone)
