@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _oracle import corpora, iter_feeds, reference_has_frozen_rule, run_reference
+from _oracle import corpora, iter_feeds, reference_has_frozen_rule
 
 from tailwatch.detect.columns import Columns, take
 from tailwatch.detect.compiled.decide import StatePasses

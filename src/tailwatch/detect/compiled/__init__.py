@@ -10,6 +10,8 @@ Passes done and proven so far:
 * :class:`~tailwatch.detect.compiled.decide.DecidePass` — the air/ground hysteresis, rows
   carried between batches, time-outs; :class:`~tailwatch.detect.compiled.decide.StatePasses`
   runs both (with eviction);
+* :class:`~tailwatch.detect.compiled.rowevents.RowEventsPass` — first sight, squawk changes
+  and emergency squawks, ADS-B emergency status, GNSS integrity drops, implausible jumps;
 
 See docs/architecture.md ("The detector's passes") for what remains.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from tailwatch.detect.compiled.decide import DecidePass, StatePasses
 from tailwatch.detect.compiled.derive import DERIVED, DerivePass
+from tailwatch.detect.compiled.rowevents import RowEventsPass
 from tailwatch.detect.compiled.slots import Slots
 
-__all__ = ["DERIVED", "DecidePass", "DerivePass", "Slots", "StatePasses"]
+__all__ = ["DERIVED", "DecidePass", "DerivePass", "RowEventsPass", "Slots", "StatePasses"]
