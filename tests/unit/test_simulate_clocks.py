@@ -264,6 +264,9 @@ def test_mlat_truth_tables(sim: Simulation, tmp_path: Path) -> None:
     assert rec is not None and tra is not None
     assert rec["msg"].size == int((sim.frame_msg >= 0).sum())
     assert np.array_equal(np.bincount(rec["msg"], minlength=tra["t"].size), tra["receptions"])
+    gps = rec["receiver"] == 1  # no jitter: the counter is the exact arrival, floored
+    assert np.array_equal(np.floor(rec["arrival_s"][gps] * 12e6).astype(np.uint64),
+                          rec["ts_12mhz"][gps])
     recs = json.loads((tmp_path / "receivers.json").read_text())
     reset = next(r for r in recs if r["name"] == "reset")
     assert reset["clock_resets"][0]["t"] == RESET_AT.timestamp()

@@ -11,6 +11,11 @@ hears each message, adds the noise, and returns a :class:`Simulation`::
     sim.truth.positions   # what the tracker should find
     FeedWriter(sim, "beast").encode()   # bytes
 
+Receivers may have their own clocks (``clock = "gps"`` or ``"free"``: exact slant-range
+delays on a 12 MHz counter with offset, drift, jitter and resets, see
+:mod:`tailwatch.simulate.clocks`) for multilateration, and ``[[interference]]`` zones jam or
+spoof what aircraft report (:mod:`tailwatch.simulate.interference`).
+
 ``tailwatch simulate`` is the command-line front end.
 """
 

@@ -35,7 +35,8 @@ clock: the truth for multilateration)
     ``altitude_ft`` (the height the path delays use: × 0.3048 = metres above the
     ellipsoid), ``on_ground``, ``receptions`` (copies received, noisy ones included).
     ``receptions``: every frame copying one, ``msg``, ``receiver`` (uint16 id), ``t_rx``,
-    ``delay_s`` (exact slant range / c), ``ts_12mhz`` (the counter the receiver stamped),
+    ``delay_s`` (exact slant range / c), ``arrival_s`` (true arrival time in seconds since
+    day0, exact), ``ts_12mhz`` (the counter the receiver stamped),
     ``noise`` (``clean``, ``single_bit``, ``multi_bit``).
 
 JSON files: ``aircraft.json`` (identity of every aircraft), ``receivers.json`` (uint16 and
@@ -194,6 +195,8 @@ def _receptions(sim: Simulation) -> Columns:
         "receiver": sim.frames.receiver[f],
         "t_rx": sim.frames.t_rx[f],
         "delay_s": sim.frame_delay_s[f],
+        # exact arrival time since day0: (t − day0) + delay, no float64 UNIX rounding
+        "arrival_s": (sim.schedule["t"][sim.frame_msg[f]] - sim.day0) + sim.frame_delay_s[f],
         "ts_12mhz": sim.frames.ts_12mhz[f],
         "noise": np.array(NOISE_NAMES, dtype=object)[sim.frame_noise[f].astype(np.intp)],
     }
