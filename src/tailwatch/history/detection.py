@@ -19,8 +19,11 @@ detection into a live pipeline.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,22 +98,37 @@ class SeenAircraft:
         self.callsign = cs_all[order][ends]
 
     def windows(self, max_rows: int = WINDOW_ROWS) -> list[tuple[float, float]]:
-        """[since, until) windows of whole hours, in time order, about ``max_rows`` each."""
+        """[since, until) windows in time order of about ``max_rows`` rows each: whole hours
+        grouped, and an hour holding more than ``max_rows`` rows cut into equal time slices
+        (so that memory stays bounded whatever the traffic: a world-wide day holds ~40 M
+        positions an hour)."""
         out: list[tuple[float, float]] = []
         start: int | None = None
         prev = 0
         rows = 0
         for h in sorted(self.hours):
-            if start is not None and rows + self.hours[h] > max_rows:
+            c = self.hours[h]
+            if start is not None and rows + c > max_rows:
                 out.append((start * 3600.0, (prev + 1) * 3600.0))
                 start, rows = None, 0
+            if c > max_rows:
+                k = -(-c // max_rows)
+                edges = h * 3600.0 + np.arange(k + 1) * (3600.0 / k)
+                edges[-1] = (h + 1) * 3600.0
+                out.extend((float(a), float(b)) for a, b in itertools.pairwise(edges))
+                continue
             if start is None:
                 start = h
-            rows += self.hours[h]
+            rows += c
             prev = h
         if start is not None:
             out.append((start * 3600.0, (prev + 1) * 3600.0))
         return out
+
+    @property
+    def rows(self) -> int:
+        """Positions counted so far."""
+        return int(sum(self.hours.values()))
 
 
 def _chunks(values: npt.NDArray[np.uint32], size: int = ICAO_CHUNK) -> Iterable[list[int]]:
@@ -189,35 +207,84 @@ class _Writer:
             self.events += self.store.write("events", dict(events))
 
 
+Progress = Callable[[int, int], None]
+"""``progress(rows_done, rows_total)``: called after each window of :func:`detect_stored`."""
+
+
 def detect_stored(
     store: Store,
     seen: SeenAircraft,
     *,
     identities: pa.Table | None = None,
     max_rows: int = WINDOW_ROWS,
+    progress: Progress | bool | None = None,
+    detector: Callable[..., Any] | None = None,
 ) -> DetectResult:
     """Run flight and event detection over the stored positions of the addresses and hours in
     ``seen`` (every position of those aircraft in those hours, imported or not), window by
-    window in time order, and write the flights and events. ``identities`` (from
-    :func:`update_aircraft`) tells the detector which aircraft are military."""
-    try:
-        from tailwatch.detect import FlightDetector
-    except ImportError:
-        return DetectResult("detector not available")
-    det = FlightDetector(military=_military(identities))
+    window in time order (about ``max_rows`` rows each: memory stays bounded however long the
+    history), and write the flights and events. ``identities`` (from
+    :func:`update_aircraft`) tells the detector which aircraft are military.
+
+    ``progress``: a callable ``(rows_done, rows_total)`` called after each window; ``None``
+    (the default) shows a progress bar on stderr when it is a terminal and the history has
+    more than one window; ``False`` shows nothing. ``detector``: the detector class (or
+    factory taking ``military=``; default :class:`~tailwatch.detect.FlightDetector`)."""
+    if detector is None:
+        try:
+            from tailwatch.detect import FlightDetector
+        except ImportError:
+            return DetectResult("detector not available")
+        detector = FlightDetector
+    det = detector(military=_military(identities))
     write = _Writer(store)
     addresses: list[int] | None = seen.icao24.tolist() if len(seen) <= 4 * ICAO_CHUNK else None
     wanted = seen.icao24
-    for since, until in seen.windows(max_rows):
-        table = store.positions(icao24=addresses, since=since, until=until)
-        cols = to_columns("positions", table)
-        if addresses is None and cols["icao24"].size:
-            keep = np.isin(cols["icao24"], wanted)
-            cols = {k: v[keep] for k, v in cols.items()}
-        if cols["t"].size:
-            write(det.update(cols))
-    write(det.flush())
+    windows = seen.windows(max_rows)
+    total = seen.rows
+    with _progress(progress, total, len(windows)) as report:
+        done = 0
+        for since, until in windows:
+            table = store.positions(icao24=addresses, since=since, until=until)
+            cols = to_columns("positions", table)
+            del table
+            if addresses is None and cols["icao24"].size:
+                keep = np.isin(cols["icao24"], wanted)
+                cols = {k: v[keep] for k, v in cols.items()}
+            if cols["t"].size:
+                write(det.update(cols))
+            done += int(cols["t"].size)
+            report(min(done, total), total)
+        write(det.flush())
     return DetectResult("done", len(write.flight_ids), write.events, det.rejects)
+
+
+@contextlib.contextmanager
+def _progress(progress: Progress | bool | None, total: int, windows: int
+              ) -> Iterator[Progress]:
+    """The progress callback of :func:`detect_stored` (a rich bar on a terminal's stderr by
+    default)."""
+    if callable(progress):
+        yield progress
+        return
+    if progress is False or (progress is None and (windows < 2 or not sys.stderr.isatty())):
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn("[bold]detect"), BarColumn(), MofNCompleteColumn(),
+             TextColumn("positions"), TimeElapsedColumn(), TimeRemainingColumn(),
+             console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("detect", total=total)
+        yield lambda done, _total: bar.update(task, completed=done)
 
 
 class DetectionSink:
