@@ -287,3 +287,27 @@ def test_utc_clocks_are_unchanged() -> None:
         d = distance_m(r.spec.lat, r.spec.lon, s["lat"][msg[mine]], s["lon"][msg[mine]])
         assert np.allclose(f.t_rx[rows[mine]], s["t"][msg[mine]] + d / C, rtol=0, atol=1e-6)
     assert sim.truth.transmissions is None and sim.truth.receptions is None
+
+
+def test_free_clock_wander_is_a_smooth_frequency_walk() -> None:
+    rx = [{"name": "gps", "lat": 52.37, "lon": 4.90, "clock": "gps"},
+          {"name": "wander", "lat": 51.44, "lon": 5.47, "clock": "free", "clock_drift_ppm": 5.0,
+           "clock_jitter_ns": 50.0, "clock_wander_ppm_per_h": 1.0}]  # fmt: skip
+    sim = simulate(parse_scenario(_scenario(receivers=rx)), aircraft={MODES_ONLY, NORMAL})
+    rows = _rows(sim, "wander")
+    rel = _rel(sim, rows)
+    counter = sim.frames.ts_12mhz[rows].astype(np.float64) / 12e6
+    x = rel - rel.mean()
+    resid = counter - np.polyval(np.polyfit(x, counter, 1), x)
+    assert resid.std() > 1e-6  # one straight line does not fit three minutes: it wanders
+    # ... but over 10 s it is a straight line plus the jitter: a frequency walk, not noise
+    local = []
+    for a in np.arange(rel.min(), rel.max() - 10.0, 10.0):
+        m = (rel >= a) & (rel < a + 10.0)
+        if m.sum() > 50:
+            xm = rel[m] - a
+            local.append(counter[m] - np.polyval(np.polyfit(xm, counter[m], 1), xm))
+    assert 45e-9 < np.concatenate(local).std() < 70e-9
+    # the mean rate stays near the drift (1 ppm/h of wander moves it ~0.2 ppm in 3 min)
+    slope = np.polyfit(x, counter, 1)[0]
+    assert abs((slope - 1.0) * 1e6 - 5.0) < 1.0

@@ -25,7 +25,7 @@ from tailwatch.core.errors import ConfigError
 from tailwatch.core.frames import FRAME_WIDTH, FrameBatch
 from tailwatch.simulate import interference
 from tailwatch.simulate import transmit as tx
-from tailwatch.simulate.clocks import counter_ticks
+from tailwatch.simulate.clocks import counter_ticks, make_wander
 from tailwatch.simulate.receive import (
     Receiver,
     covered_spans,
@@ -226,8 +226,7 @@ def simulate(
     # exact arrival times relative to day0 (no float64 UNIX rounding): transmission + delay
     rel = np.concatenate([(schedule["t"][msg] - day0) + delay, injected["t"] - day0])[order]
     frame_delay = np.concatenate([delay, np.full(n_inj, np.nan)])[order]
-    _clock_ticks(receivers, all_rx[order], rel, day0, ticks,
-                 np.random.default_rng([seed, 0, _P_CLOCK]))
+    _clock_ticks(receivers, all_rx[order], rel, day0, ticks, seed)
     frames = FrameBatch.from_matrix(all_raw[order], all_nb[order], t_rx=t_sorted,
                                     ts_12mhz=ticks, signal_dbfs=all_sig[order],
                                     receiver=all_rx[order])  # fmt: skip
@@ -256,14 +255,19 @@ def simulate(
 
 
 def _clock_ticks(receivers: list[Receiver], rx: npt.NDArray[np.uint16], rel: F64, day0: float,
-                 ticks: npt.NDArray[np.uint64], rng: np.random.Generator) -> None:  # fmt: skip
+                 ticks: npt.NDArray[np.uint64], seed: int) -> None:  # fmt: skip
     """Overwrite, in place, the 12 MHz counters of the frames of receivers with a ``gps`` or
     ``free`` clock (``rel``: exact arrival times since day0)."""
+    rng = np.random.default_rng([seed, 0, _P_CLOCK])  # jitter
     for r in receivers:
         if r.spec.clock == "utc":
             continue
         idx = np.flatnonzero(rx == r.uid)
-        ticks[idx] = counter_ticks(r.spec, rel[idx], day0, rng)
+        wander = None
+        if idx.size and r.spec.clock_wander_ppm_per_h > 0:
+            wander = make_wander(r.spec, float(rel[idx].min()), float(rel[idx].max()),
+                                 np.random.default_rng([seed, r.uid, _P_CLOCK]))  # fmt: skip
+        ticks[idx] = counter_ticks(r.spec, rel[idx], day0, rng, wander)
 
 
 def _poisson_times(spans: list[tuple[float, float]], rate_per_s: float,

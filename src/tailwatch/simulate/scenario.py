@@ -117,6 +117,7 @@ class ReceiverSpec:
     clock_offset_s: float = 0.0  # free: counter value (s) at day0
     clock_drift_ppm: float = 0.0  # free: rate error, parts per million
     clock_jitter_ns: float = 0.0  # gps, free: Gaussian timestamp noise (standard deviation)
+    clock_wander_ppm_per_h: float = 0.0  # free: frequency random walk (std after one hour)
     clock_resets: tuple[ClockReset, ...] = ()  # gps, free: counter restarts / jumps
 
 
@@ -353,11 +354,13 @@ def _receiver(v: object, ctx: str) -> ReceiverSpec:
     )
 
 
-_CLOCK_KEYS = ("clock", "clock_offset_s", "clock_drift_ppm", "clock_jitter_ns", "clock_resets")
+_CLOCK_KEYS = ("clock", "clock_offset_s", "clock_drift_ppm", "clock_jitter_ns", "clock_resets",
+               "clock_wander_ppm_per_h")  # fmt: skip
 _CLOCK_ALLOWED = {
     "utc": set(),
     "gps": {"clock_jitter_ns", "clock_resets"},
-    "free": {"clock_offset_s", "clock_drift_ppm", "clock_jitter_ns", "clock_resets"},
+    "free": {"clock_offset_s", "clock_drift_ppm", "clock_jitter_ns", "clock_resets",
+             "clock_wander_ppm_per_h"},
 }
 
 
@@ -386,6 +389,8 @@ def _clock(t: Mapping[str, Any], ctx: str) -> dict[str, Any]:
         "clock_jitter_ns": _float(t.get("clock_jitter_ns", 0.0), f"{ctx}.clock_jitter_ns",
                                   0, 1e6),
         "clock_resets": tuple(sorted(resets, key=lambda r: r.t)),
+        "clock_wander_ppm_per_h": _float(t.get("clock_wander_ppm_per_h", 0.0),
+                                         f"{ctx}.clock_wander_ppm_per_h", 0, 100),
     }
 
 

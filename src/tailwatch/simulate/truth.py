@@ -384,6 +384,7 @@ def receiver_record(r: Receiver, day0: float) -> dict[str, Any]:
         "clock_offset_s": sp.clock_offset_s,
         "clock_drift_ppm": sp.clock_drift_ppm,
         "clock_jitter_ns": sp.clock_jitter_ns,
+        "clock_wander_ppm_per_h": sp.clock_wander_ppm_per_h,
         "clock_resets": [{"at": iso(c.t), "t": c.t, "to_s": c.to_s} for c in sp.clock_resets],
         "counter_hz": 12_000_000,
         "counter_origin_t": day0,
