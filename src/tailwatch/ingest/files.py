@@ -26,7 +26,11 @@ Formats
   ``jsonl_no_frame``, ``jsonl_bad_hex``, ``jsonl_bad_length``.
 * ``sbs`` — detected, but it holds decoded messages, not frames: use :func:`read_sbs`.
 
-Blank lines are skipped everywhere without being counted.
+Blank lines are skipped everywhere without being counted. A line longer than
+``max_line_bytes`` (:data:`MAX_LINE_BYTES`, 64 KiB, by default; a real line is at most a
+few hundred bytes) is dropped and counted under ``<format>_line_too_long`` (unit: lines):
+at most that many bytes of a partial line are ever held, whatever the file holds (e.g. a
+text format forced on a binary file without line ends).
 """
 
 from __future__ import annotations
@@ -71,6 +75,9 @@ _HEX_FRAME = re.compile(r"^\*?([0-9A-Fa-f]{14}|[0-9A-Fa-f]{28});?$")
 _SBS_RECORDS = ("MSG,", "SEL,", "ID,", "AIR,", "STA,", "CLK,")
 
 PathLike = str | os.PathLike[str]
+
+MAX_LINE_BYTES = 64 << 10
+"""The longest text line kept (see the module docstring)."""
 
 
 # ----------------------------------------------------------------------------- opening
@@ -473,6 +480,71 @@ def _split(batch: FrameBatch, size: int) -> Iterator[FrameBatch]:
         )
 
 
+class _CappedLines:
+    """A file's bytes without the lines longer than ``max_line`` (``\n`` or ``\r`` end a
+    line). :meth:`read` returns whole lines only (the last one, at the end of the file, may
+    lack its line end); at most ``max_line`` bytes of a partial line are held. ``dropped``
+    counts the lines dropped (the caller adds it to its rejects)."""
+
+    def __init__(self, f: IO[bytes], max_line: int) -> None:
+        self.f = f
+        self.max_line = max(int(max_line), 1)
+        self.dropped = 0
+        self._pending = b""
+        self._skipping = False  # inside a dropped line: discard up to its end
+
+    def take_dropped(self) -> int:
+        n, self.dropped = self.dropped, 0
+        return n
+
+    def read(self, size: int) -> bytes:
+        while True:
+            chunk = self.f.read(size)
+            if not chunk:
+                out, self._pending = self._pending, b""
+                self._skipping = False
+                return out
+            if self._skipping:
+                cut = _first_line_end(chunk)
+                if cut < 0:
+                    continue
+                chunk = chunk[cut + 1:]
+                self._skipping = False
+            buf = self._pending + chunk if self._pending else chunk
+            end = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
+            whole, tail = buf[:end], buf[end:]
+            if len(tail) > self.max_line:
+                self.dropped += 1
+                self._skipping = True
+                tail = b""
+            self._pending = tail
+            if len(whole) > self.max_line:
+                whole = self._drop_long(whole)
+            if whole:
+                return whole
+
+    def _drop_long(self, whole: bytes) -> bytes:
+        """``whole`` (complete lines) without its lines longer than ``max_line``."""
+        arr = np.frombuffer(whole, dtype=np.uint8)
+        ends = np.flatnonzero((arr == 10) | (arr == 13))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        long_ = np.flatnonzero(ends - starts > self.max_line)
+        if not len(long_):
+            return whole
+        self.dropped += len(long_)
+        parts, at = [], 0
+        for i in long_.tolist():
+            parts.append(whole[at: int(starts[i])])
+            at = int(ends[i]) + 1
+        parts.append(whole[at:])
+        return b"".join(parts)
+
+
+def _first_line_end(chunk: bytes) -> int:
+    ends = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]
+    return min(ends) if ends else -1
+
+
 def _line_blocks(f: IO[bytes], block: int) -> Iterator[bytes]:
     """Blocks of whole lines (the last one may lack its line end)."""
     rest = b""
@@ -522,6 +594,7 @@ def _read_avr(f: IO[bytes], block: int, receiver: int, check: str | None) -> Ite
         if not buf:
             break
         frames, consumed = parse_avr(buf, receiver=receiver, final=final)
+        _add_dropped(f, frames.rejects, "avr")
         if first and check is not None and consumed:
             good = len(frames) + frames.rejects.get("avr_heartbeat", 0)
             if good == 0:
@@ -572,6 +645,7 @@ def _read_hexcsv(f: IO[bytes], block: int, receiver: int, name: str) -> Iterator
         )
         first = False
         rejects = Rejects.of([("hexcsv_bad_line", bad_lines)])
+        _add_dropped(f, rejects, "hexcsv")
         n = table.num_rows
         keep = np.ones(n, dtype=bool)
         if layout.time_col >= 0:
@@ -582,6 +656,14 @@ def _read_hexcsv(f: IO[bytes], block: int, receiver: int, name: str) -> Iterator
         else:
             t = np.full(n, np.nan)
         yield _frames_from_hex(table.column(hex_name), t, keep, "hexcsv", receiver, rejects)
+
+
+def _add_dropped(f: Any, rejects: Rejects, fmt: str) -> None:
+    """The lines a :class:`_CappedLines` dropped since the last call, as rejects."""
+    if isinstance(f, _CappedLines):
+        n = f.take_dropped()
+        if n:
+            rejects[f"{fmt}_line_too_long"] += n
 
 
 def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -652,6 +734,7 @@ def _read_jsonl(f: IO[bytes], block: int, receiver: int, name: str) -> Iterator[
         keep = np.asarray(frame.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         t = np.asarray(ts.to_numpy(zero_copy_only=False), dtype=np.float64)
         rejects = Rejects.of([("jsonl_bad_line", bad), ("jsonl_no_frame", int((~keep).sum()))])
+        _add_dropped(f, rejects, "jsonl")
         yield _frames_from_hex(frame, t, keep, "jsonl", receiver, rejects)
 
 
@@ -661,12 +744,15 @@ def read_frames(
     batch_size: int = 65536,
     *,
     receiver: int = 0,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Iterator[FrameBatch]:
     """Frames of a file, in batches of at most ``batch_size``.
 
     ``format`` is ``auto`` (see :func:`detect_format`) or one of ``beast``, ``avr``,
     ``hexcsv``, ``jsonl``. An empty file yields nothing. Raises :class:`FormatError` when
-    the file is not in the declared (or detected) format, or holds SBS messages.
+    the file is not in the declared (or detected) format, holds SBS messages, or cannot be
+    opened or read. Text lines longer than ``max_line_bytes`` are dropped and counted
+    (``<format>_line_too_long``).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -691,29 +777,42 @@ def read_frames(
         raise FormatError(f"unknown frame format {fmt!r}; expected one of {sorted(readers)}")
     bytes_per_frame = {"beast": 16, "avr": 16, "hexcsv": 40, "jsonl": 64}[fmt]
     block = max(_SNIFF_BYTES, batch_size * bytes_per_frame)
-    with _open(path) as f:
+    with _open(path) as raw:
+        f = raw if fmt == "beast" else cast(IO[bytes], _CappedLines(raw, max_line_bytes))
         try:
             for batch in reader(f, block, receiver, name):
                 if len(batch) or batch.rejects:
                     yield from _split(batch, batch_size)
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise FormatError(f"{name}: broken gzip data: {exc}") from exc
+        except OSError as exc:
+            raise FormatError(f"{name}: cannot read: {exc.strerror or exc}") from exc
+        tail = FrameBatch.empty()
+        _add_dropped(f, tail.rejects, fmt)  # lines dropped after the last batch
+        if tail.rejects:
+            yield tail
 
 
 def read_sbs(
-    path: PathLike, batch_lines: int = 65536
+    path: PathLike, batch_lines: int = 65536, *, max_line_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[tuple[dict[str, npt.NDArray[np.generic]], Rejects]]:
     """Columns of an SBS/BaseStation file (see :func:`tailwatch.ingest.sbs.parse_sbs`), in
-    blocks of about ``batch_lines`` lines, with each block's rejects."""
+    blocks of about ``batch_lines`` lines, with each block's rejects (lines longer than
+    ``max_line_bytes``: ``sbs_line_too_long``)."""
     rest = b""
-    with _open(path) as f:
+    with _open(path) as raw:
+        f = _CappedLines(raw, max_line_bytes)
         while True:
-            chunk = f.read(max(_SNIFF_BYTES, batch_lines * 100))
+            try:
+                chunk = f.read(max(_SNIFF_BYTES, batch_lines * 100))
+            except (EOFError, zlib.error, OSError) as exc:
+                raise FormatError(f"{path}: cannot read: {exc}") from exc
             final = not chunk
             buf = rest + chunk
-            if not buf:
+            if not buf and not f.dropped:
                 return
             cols, consumed, rejects = parse_sbs(buf, final=final)
+            _add_dropped(f, rejects, "sbs")
             rest = buf[consumed:]
             yield cols, rejects
             if final:
