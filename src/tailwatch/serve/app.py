@@ -130,7 +130,9 @@ def create_app(
             max_age=600,
         )
     app.add_middleware(SecurityMiddleware, token=settings.token, limits=limits,
-                       csp=csp_header(settings.tile_url), stats=ctx.security_stats)
+                       csp=csp_header(settings.tile_url), stats=ctx.security_stats,
+                       # tar1090's page has inline scripts and loads its tiles elsewhere
+                       csp_exempt=(readsb_api.TAR1090_PREFIX + "/",) if tar1090_dir else ())
     # outermost of ours: an unexpected error becomes a 500 answer and the connection stays
     # usable (Starlette's own handler re-raises, and the server then drops the connection)
     app.add_middleware(CrashGuard, stats=ctx.security_stats)

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -76,6 +77,8 @@ class ServeContext:
         #: distinguishes this process's ETags from those of an earlier run
         self.boot_id = f"{int(state.started * 1000) & 0xFFFFFFFFFF:x}"
         self.airports_body: bytes | None = None
+        #: an installed tar1090 html/ folder served at /tar1090/ (create_app(tar1090_dir=))
+        self.tar1090_dir: Path | None = None
 
     def allow_hidden(self, authorization: str | None) -> bool:
         return self.settings.show_pia_ladd or token_ok(self.settings.token, authorization)

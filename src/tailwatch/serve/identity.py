@@ -9,7 +9,9 @@ strings the renderers copy as they are.
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,9 @@ import pyarrow.compute as pc
 
 from tailwatch.serve.render import Fragments, json_strings
 
-__all__ = ["IdentityResolver", "IdentityRows"]
+__all__ = ["IdentityResolver", "IdentityRows", "StoreAircraftDb"]
+
+log = logging.getLogger(__name__)
 
 NON_ICAO_BIT = 1 << 24
 _TEXT = ("registration", "typecode", "description", "operator", "country", "country_iso2",
@@ -59,6 +63,37 @@ class IdentityRows:
 IdentifyMany = Callable[..., pa.Table]
 
 
+class StoreAircraftDb:
+    """The aircraft database kept in a history store (``tailwatch db update|import``), and a
+    cheap fingerprint of it (rows and the last load time) to see when it changed."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def _table(self) -> str:
+        from tailwatch.history.dbtable import TABLE
+
+        if getattr(self.store, "engine", "duckdb") == "clickhouse":
+            return f"{getattr(self.store, 'database', 'tailwatch')}.{TABLE} FINAL"
+        return TABLE
+
+    def version(self) -> tuple[int, str] | None:
+        """(rows, last load time), or None when the store has no aircraft database."""
+        try:
+            out = self.store.query(f"SELECT count(*) AS n, max(loaded_at) AS t FROM "
+                                   f"{self._table()}")
+        except Exception:  # no table yet (or the store is gone): no database
+            return None
+        if not out.num_rows or not int(out.column(0)[0].as_py() or 0):
+            return None
+        return int(out.column(0)[0].as_py()), str(out.column(1)[0].as_py())
+
+    def load(self) -> Any:
+        from tailwatch.history.dbtable import load_aircraft_db
+
+        return load_aircraft_db(self.store)
+
+
 class IdentityResolver:
     """Identifies aircraft through ``tailwatch.reference.identity`` and caches the answers.
 
@@ -73,11 +108,19 @@ class IdentityResolver:
         operators: Any = None,
         *,
         max_entries: int = 200_000,
+        db_source: StoreAircraftDb | None = None,
+        refresh_s: float = 30.0,
     ) -> None:
         self.db = db
         self.annotations = annotations
         self.operators = operators
         self.max_entries = max_entries
+        #: where ``db`` comes from: looked at again every ``refresh_s`` (see :meth:`refresh`)
+        self.db_source = db_source
+        self.refresh_s = refresh_s
+        self._db_version: tuple[int, str] | None = None
+        self._checked_at = -float("inf")
+        self._refresh_lock = threading.Lock()
         self._lock = threading.Lock()
         self._keys = np.zeros(0, dtype=np.uint32)  # sorted addresses
         self._slot = np.zeros(0, dtype=np.int64)  # address → row of the cache table
@@ -85,6 +128,45 @@ class IdentityResolver:
         self._table: pa.Table | None = None
         self._json: dict[str, pa.Array] = {}
         self._num: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_store(cls, store: Any, annotations: Any = None, operators: Any = None, *,
+                   refresh_s: float = 30.0) -> IdentityResolver:
+        """A resolver using the store's aircraft database, picking up ``tailwatch db
+        update`` / ``import`` within ``refresh_s`` without a restart."""
+        resolver = cls(annotations=annotations, operators=operators,
+                       db_source=StoreAircraftDb(store) if store is not None else None,
+                       refresh_s=refresh_s)
+        resolver.refresh(force=True)
+        return resolver
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reload the database when its source changed (checked at most every
+        ``refresh_s``, or now with ``force``); True when it was reloaded."""
+        if self.db_source is None:
+            return False
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.refresh_s:
+            return False
+        if not self._refresh_lock.acquire(blocking=force):
+            return False  # another thread is at it
+        try:
+            self._checked_at = now
+            version = self.db_source.version()
+            if version == self._db_version and not force:
+                return False
+            db = self.db_source.load() if version is not None else None
+            with self._lock:
+                self.db = db
+                self._db_version = version
+                self._clear_unlocked()
+            log.info("aircraft database: %s rows", len(db) if db is not None else 0)
+            return True
+        except Exception as e:  # keep the last good database
+            log.warning("cannot reload the aircraft database: %s", e)
+            return False
+        finally:
+            self._refresh_lock.release()
 
     def clear(self) -> None:
         """Forget every cached answer (after the database or annotations changed)."""
@@ -187,6 +269,7 @@ class IdentityResolver:
     # --- public ------------------------------------------------------------------------------
     def rows(self, icao24: npt.ArrayLike, callsign: npt.ArrayLike | None = None) -> IdentityRows:
         """Identity of each address (uint32, bit 24 = non-ICAO) with its callsign (S8)."""
+        self.refresh()
         addr = np.asarray(icao24).astype(np.uint32).ravel()
         n = addr.shape[0]
         cs = (np.zeros(n, dtype="S8") if callsign is None
@@ -214,6 +297,7 @@ class IdentityResolver:
         """Everything known about one aircraft, with the source of each field (uncached)."""
         from tailwatch.reference.identity import identify
 
+        self.refresh()
         ident = identify(int(icao24), callsign or None, db=self.db,
                          annotations=self.annotations, operators=self.operators)
         year = self._years(np.array([icao24], dtype=np.uint32))[0]

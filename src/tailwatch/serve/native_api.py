@@ -321,11 +321,13 @@ async def health(request: Request) -> Response:
 
 @router.post("/api/admin/identity/reload", tags=["admin"],
           summary="Forget cached identities (token required)")
-async def reload_identity(request: Request) -> Response:
-    """After the aircraft database or the annotations changed on disk."""
+def reload_identity(request: Request) -> Response:
+    """After the aircraft database or the annotations changed on disk (the store's aircraft
+    database is also looked at again every 30 s)."""
     ctx = ctx_of(request)
     if not token_ok(ctx.settings.token, request.headers.get("authorization")):
         return json_response({"error": "this needs 'Authorization: Bearer <token>'"}, 401)
+    ctx.state.identity.refresh(force=True)  # the store's aircraft database, if any
     ctx.state.identity.clear()
     return json_response({"status": "ok"})
 

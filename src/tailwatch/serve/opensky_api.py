@@ -220,7 +220,8 @@ def _flights_answer(flights: list[dict[str, Any]]) -> Response:
     return json_response([_flight_opensky(f) for f in flights])
 
 
-EMPTY_404 = {404: {"description": "No flight in the interval (empty body, as OpenSky)"}}
+EMPTY_404: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No flight in the interval (empty body, as OpenSky)"}}
 
 
 @router.get("/api/flights/all", tags=tags, summary="Flights in an interval (≤ 2 h)",

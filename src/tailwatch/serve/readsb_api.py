@@ -3,22 +3,34 @@ API ``/re-api/`` (readsb's README-json.md and README-api.md are the contract).""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
+import numpy as np
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from tailwatch.core.errors import ConfigError
 from tailwatch.serve import formats as fmt
-from tailwatch.serve.context import ctx_of, hidden_refused, json_response, prebuilt, raw
-from tailwatch.serve.select import parse_readsb_query, select_readsb
+from tailwatch.serve.context import (
+    MAX_HISTORY_ROWS,
+    ctx_of,
+    hidden_icao,
+    hidden_refused,
+    json_response,
+    now_of,
+    prebuilt,
+    raw,
+)
+from tailwatch.serve.select import parse_hex, parse_readsb_query, select_readsb
+from tailwatch.serve.tar1090 import FULL_WINDOW_S, db2_answer, html_folder, trace_document
 
 __all__ = ["TAR1090_PREFIX", "answer_readsb_query", "mount_tar1090", "router"]
 
 #: where `create_app(tar1090_dir=...)` serves tar1090
 TAR1090_PREFIX = "/tar1090"
+_TRACE_RE = re.compile(r"^trace_(full|recent)_(~?[0-9a-fA-F]{6})\.json$")
 
 router = APIRouter()
 
@@ -40,7 +52,8 @@ async def aircraft_json(request: Request) -> Response:
 @router.get("/data/receiver.json", tags=["readsb"], summary="Receiver description")
 async def receiver_json(request: Request) -> Response:
     """``{"version", "refresh", "history", "lat", "lon"}`` (position when configured)."""
-    return json_response(fmt.receiver_json(ctx_of(request).state.view()))
+    st = ctx_of(request).state
+    return json_response(fmt.receiver_json(st.view(), traces=st.history.available))
 
 def answer_readsb_query(request: Request, params: list[tuple[str, str]]) -> Response:
     """The answer to a readsb query (``/re-api/`` and every ``/v2`` route)."""
@@ -75,11 +88,56 @@ router.add_api_route("/re-api", re_api, methods=["GET"], include_in_schema=False
 
 
 
+@router.get("/data/traces/{bucket}/{name}", tags=["readsb"],
+            summary="An aircraft's trace (readsb trace format, from the history store)")
+def trace(request: Request, bucket: str, name: str) -> Response:
+    """``trace_full_<hex>.json`` (the last 24 hours) or ``trace_recent_<hex>.json`` (the
+    last points), under ``<bucket>`` = the address's last two hex digits, as tar1090 asks for
+    them. 404 when there is no stored position (or the aircraft is PIA/LADD and hidden)."""
+    m = _TRACE_RE.match(name)
+    if m is None or bucket.lower() != m.group(2)[-2:].lower():
+        return json_response({"error": "not a trace (trace_full_<hex>.json or "
+                              "trace_recent_<hex>.json under the last two hex digits)"}, 404)
+    ctx = ctx_of(request)
+    addr = parse_hex(m.group(2).lower(), "hex")
+    allow = ctx.allow_hidden(request.headers.get("authorization"))
+    if not allow and bool(hidden_icao(ctx, np.array([addr], np.uint32))[0]):
+        return json_response({"error": "no trace for this aircraft"}, 404)
+    now = now_of(ctx.state)
+    cols = ctx.state.history.positions(icao24=[addr], since=now - FULL_WINDOW_S,
+                                       until=now + 1, limit=MAX_HISTORY_ROWS)
+    if cols["t"].shape[0] == 0:
+        return json_response({"error": "no trace for this aircraft"}, 404)
+    ident = ctx.state.identity.detail(addr)
+    body = trace_document(cols, ident["icao24"], ident, recent=m.group(1) == "recent")
+    return raw(body, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/db2/{name}", tags=["readsb"],
+            summary="Aircraft database look-up in tar1090's db2 format")
+def db2(request: Request, name: str) -> Response:
+    """``/db2/<KEY>.js``: addresses starting with the hex digits ``KEY`` → ``[registration,
+    type, flags, description]``, or ``{"children": [...]}`` when there are many. Other
+    ``db2`` files (``ranges.js``, ``icao_aircraft_types2.js``...) come from the tar1090
+    folder when one is served."""
+    ctx = ctx_of(request)
+    key = name.removesuffix(".js")
+    allow = ctx.allow_hidden(request.headers.get("authorization"))
+    body = db2_answer(ctx.state.identity.db, key, allow) if name.endswith(".js") else None
+    if body is not None:
+        return raw(body, headers={"Cache-Control": "public, max-age=600"})
+    folder = ctx.tar1090_dir
+    if folder is not None and re.fullmatch(r"[A-Za-z0-9_.\-]{1,80}", name):
+        path = folder / "db2" / name
+        if path.is_file():
+            return FileResponse(path, media_type="application/json")
+    return json_response({"error": f"no db2 file {name!r}"}, 404)
+
+
 def mount_tar1090(app: FastAPI, html_dir: Path) -> None:
     """Serve an installed tar1090 ``html/`` folder at ``/tar1090/``, with the data it asks for
-    (``data/aircraft.json``, ``data/receiver.json``, traces, ``db2/``) beside it."""
-    html = Path(html_dir)
-    if not (html / "index.html").is_file():
-        raise ConfigError(f"{html}: not a tar1090 html folder (no index.html)")
+    (``data/aircraft.json``, ``data/receiver.json``, ``data/traces/``, ``db2/``) beside it."""
+    html = html_folder(html_dir)
+    app.state.tw.tar1090_dir = html
     app.include_router(router, prefix=TAR1090_PREFIX, include_in_schema=False)
     app.mount(TAR1090_PREFIX, StaticFiles(directory=html, html=True), name="tar1090")

@@ -114,8 +114,11 @@ class SecurityMiddleware:
     """See the module docstring. ``stats`` counts refusals by reason."""
 
     def __init__(self, app: ASGIApp, *, token: str, limits: Limits,
-                 csp: str = "", stats: dict[str, int] | None = None) -> None:
+                 csp: str = "", stats: dict[str, int] | None = None,
+                 csp_exempt: tuple[str, ...] = ()) -> None:
         self.app = app
+        #: path prefixes whose pages bring their own policy (an installed tar1090)
+        self.csp_exempt = csp_exempt
         self.token = token
         self.limits = limits
         self.csp = csp.encode()
@@ -208,6 +211,8 @@ class SecurityMiddleware:
             downstream_receive = replay
 
         csp = self.csp
+        if self.csp_exempt and scope.get("path", "").startswith(self.csp_exempt):
+            csp = b""
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
