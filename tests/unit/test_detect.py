@@ -143,7 +143,14 @@ def test_noisy_landing_is_lszh_runway_14() -> None:
     assert flights["destination_confidence"][0] > 0.8
     assert math.isnan(flights["landing_t"][0]) and math.isnan(flights["takeoff_t"][0])
     assert flights["origin"][0] == ""  # first seen descending at 14,000 ft: no origin
-    assert not _events(events, "landing") and not _events(events, "takeoff")
+    assert not _events(events, "takeoff")
+    # the landing is reported as not seen, with the geometry that names the runway
+    (landing,) = _events(events, "landing")
+    assert landing["seen"] is False and (landing["airport"], landing["runway"]) == ("LSZH", "14")
+    fit = landing["runway_fit"]
+    assert fit["centreline_offset_m"] < 60 and fit["along_m"] < 0  # on final, before 14
+    assert abs(fit["height_above_field_ft"] - fit["expected_height_ft"]) < 300  # on a 3° path
+    assert 0 < landing["t"] - landing["last_seen_t"] < 60
 
 
 def test_noisy_takeoff_is_lszh_runway_28() -> None:

@@ -127,6 +127,8 @@ class _Flight:
     mid_sum: float = 0.0
     mid_n: int = 0
     head: Columns = field(default_factory=dict)  # first airborne positions
+    air_end_reported: bool = False  # inferred landing event of an air end emitted
+    air_start_reported: bool = False  # inferred take-off event of an air start emitted
 
     def cruise_kt(self, default: float) -> float:
         if self.hi_n:
@@ -784,10 +786,33 @@ class FlightDetector:
             self._guess_destination(ac, f)
         if f.origin.seen is None and not f.origin.guess:
             self._guess_origin(ac, f)
+        self._report_air_ends(ac, f, end_state)
         ac.flight = None
         ac.closed = f
         ac.reopenable = end_state == AIR
         self._out[f.flight_id] = f
+
+    def _report_air_ends(self, ac: _Aircraft, f: _Flight, end_state: int) -> None:
+        """An air start or end whose track fits a runway (detect/attribution.py) is an unseen
+        take-off or landing there: an event with ``seen: false``, the estimated time, the
+        fit, the candidates and the runner-up."""
+        p = self.p
+        g = f.destination.guess
+        if (end_state == AIR and not f.air_end_reported and f.destination.link is None
+                and g and g[0].evidence.get("runway") and f.last_air is not None):
+            f.air_end_reported = True
+            fx = f.last_air
+            self._events.add(fx.t + _time_to(g[0].evidence, fx.gs_kt, p), ac.icao,
+                             f.flight_id, "landing", airport=g[0].airport, lat=fx.lat,
+                             lon=fx.lon, details=_inferred_details(g, "last_seen_t", fx.t))
+        g = f.origin.guess
+        if (not f.air_start_reported and f.origin.seen is None and f.origin.link is None
+                and g and g[0].evidence.get("runway") and f.first_air is not None):
+            f.air_start_reported = True
+            fx = f.first_air
+            self._events.add(fx.t - _time_to(g[0].evidence, fx.gs_kt, p), ac.icao,
+                             f.flight_id, "takeoff", airport=g[0].airport, lat=fx.lat,
+                             lon=fx.lon, details=_inferred_details(g, "first_seen_t", fx.t))
 
     def _runway_need(self, ac: _Aircraft, f: _Flight | None) -> float:
         if ac.icao in self.min_runway:
@@ -1221,15 +1246,10 @@ class FlightDetector:
             apt = int(b["_apt"][lo_i])
             code = info.icao(apt)
             t_lo = float(b["t"][lo_i])
-            near = np.flatnonzero((b["t"][:hi] >= t_lo - 90.0) & (b["t"][:hi] <= t_lo + 30.0)
-                                  & ok)
-            ident, _, _ = pl.match_runway(code, b["lat"][near], b["lon"][near],
-                                          b["_trk"][near])
-            hits = ident[ident != ""]
-            if hits.size == 0:
+            approach = self._go_around_approach(ac, code, lo_i, ok[:hi], hi)
+            if approach is None:
                 continue
-            names, counts = np.unique(hits, return_counts=True)
-            runway = str(names[np.argmax(counts)])
+            runway, n_app, offset_m, along_m = approach
             s = int(b["_fs"][lo_i])
             fid = ac.serials[s] if s >= 0 else ""
             self._events.add(t_lo, ac.icao, fid, "go_around", airport=code,
@@ -1238,9 +1258,44 @@ class FlightDetector:
                                  "lowest_altitude_ft": float(b["_alt"][lo_i]),
                                  "climb_confirmed_t": tc,
                                  "climb_ft": float(b["_alt"][c_i] - b["_alt"][lo_i]),
-                                 "airport_distance_nm": float(b["_aptd"][lo_i])})
+                                 "airport_distance_nm": float(b["_aptd"][lo_i]),
+                                 "approach_points": n_app,
+                                 "centreline_offset_m": round(offset_m, 1),
+                                 "lowest_along_m": round(along_m, 1)})
             self._military_visit(ac, code, t_lo, float(b["lat"][lo_i]), float(b["lon"][lo_i]),
                                  "go_around", fid)
+
+    def _go_around_approach(self, ac: _Aircraft, code: str, lo_i: int,
+                            ok: npt.NDArray[np.bool_], hi: int,
+                            ) -> tuple[str, int, float, float] | None:
+        """The runway a go-around's approach came down on, or ``None`` without a real
+        approach: the lowest point on a runway end's axis before its far end (not on the
+        climb-out), with at least ``go_around_min_approach_n`` airborne positions of the
+        ``go_around_approach_s`` before it on the same axis, further back on it and higher.
+        Returns (runway, approach positions, median |offset| m, along m of the lowest)."""
+        p = self.p
+        b = ac.buf
+        t_lo = float(b["t"][lo_i])
+        rows = np.flatnonzero((b["t"][:hi] >= t_lo - p.go_around_approach_s)
+                              & (b["t"][:hi] <= t_lo) & ok)
+        if rows.size == 0 or rows[-1] != lo_i:
+            return None
+        m = pl.match_runway_ends(code, b["lat"][rows], b["lon"][rows], b["_trk"][rows])
+        e_lo = int(m.end_index[-1])
+        if e_lo < 0:
+            return None
+        length = float(pl.default_runways().ends.length_m[e_lo])
+        along_lo = float(m.along_m[-1])
+        if along_lo > length:
+            return None  # past the far end: a dip on the climb-out, not an approach
+        alt = b["_alt"][rows]
+        app = (m.end_index[:-1] == e_lo) & (m.along_m[:-1] < along_lo) & (
+            alt[:-1] > alt[-1])
+        n_app = int(app.sum())
+        if n_app < p.go_around_min_approach_n:
+            return None
+        offs = np.abs(m.offset_m[:-1][app])
+        return str(m.runway_ident[-1]), n_app, float(np.median(offs)), along_lo
 
     def _orbits(self, ac: _Aircraft, lo: int, hi: int) -> None:
         p = self.p
@@ -1329,6 +1384,27 @@ class FlightDetector:
         flights = sorted(self._out.values(), key=lambda f: (f.first_seen, f.icao))
         self._out = {}
         return _flight_columns(flights), self._events.take()
+
+
+def _time_to(evidence: Mapping[str, Any], gs_kt: float, p: DetectParams) -> float:
+    """Seconds between the threshold (or lift-off) and the first/last position of a runway
+    fit, at the position's ground speed (``default`` 140 kt when unknown)."""
+    fit = evidence.get("runway_fit") or {}
+    along = fit.get("along_m")
+    v = gs_kt if math.isfinite(gs_kt) and gs_kt > 30.0 else 140.0
+    if along is None:
+        return 0.0
+    return abs(float(along)) / (v * 1852.0 / 3600.0)
+
+
+def _inferred_details(cands: list[pl.Candidate], key: str, t: float) -> dict[str, Any]:
+    best = cands[0]
+    return {
+        "seen": False, "inferred_from": "track", key: t,
+        "runway": best.evidence.get("runway", ""), "confidence": best.confidence,
+        **{k: v for k, v in best.evidence.items() if k != "runway"},
+        "candidates": [{"airport": c.airport, "confidence": c.confidence} for c in cands],
+    }
 
 
 def _urgent_rows(cols: Columns) -> npt.NDArray[np.bool_] | None:

@@ -155,7 +155,14 @@ class DetectParams:
     # --- events -----------------------------------------------------------------------------
     squawk_confirm_n: int = 2
     """A new squawk counts once seen in this many consecutive positions."""
-    go_around_max_height_ft: float = 1000.0
+    go_around_max_height_ft: float = 700.0
+    """Go-around: the lowest point at most this high above the field ("a few hundred feet",
+    with room for the QNH error of a pressure altitude)..."""
+    go_around_approach_s: float = 90.0
+    go_around_min_approach_n: int = 2
+    """... reached on a runway axis before its far end, with at least this many airborne
+    positions of the ``go_around_approach_s`` before it on the same axis, further back and
+    higher (a real approach; frozen positions are never used)."""
     go_around_airport_nm: float = 6.0
     go_around_descent_ft: float = 300.0
     """The aircraft came down at least this much in the ``go_around_window_s`` before the

@@ -242,6 +242,7 @@ def attribute_transition(
     best: tuple[float, float, int] | None = None
     best_rw = ""
     best_counts: dict[str, int] = {}
+    ranked: list[tuple[tuple[float, float, int], str, int]] = []
     for j in range(idx.size):
         code = info.icao(int(idx[j]))
         counts: dict[str, int] = {}
@@ -252,6 +253,7 @@ def attribute_transition(
         n_match = max(counts.values(), default=0)
         score = (float(height_ok[j]), float(n_match), -float(dist[j]))
         key = (score[0] * 1e6 + score[1], score[2], j)
+        ranked.append((key, info.icao(int(idx[j])), n_match))
         if best is None or key > best:
             best = key
             best_rw = max(counts, key=lambda r: counts[r]) if counts else ""
@@ -278,8 +280,42 @@ def attribute_transition(
             "runway_matches": n_rw,
             "points_matched": n_used,
             "other_runways": {k: v for k, v in best_counts.items() if k != best_rw},
+            **_transition_runner_ups(ranked, j, best_rw, best_counts, height_ok, h, dist),
         },
     )
+
+
+def _transition_runner_ups(
+    ranked: list[tuple[tuple[float, float, int], str, int]],
+    j: int,
+    best_rw: str,
+    counts: dict[str, int],
+    height_ok: npt.NDArray[np.bool_],
+    h: F64,
+    dist: F64,
+) -> dict[str, Any]:
+    """The runner-up airport and runway of a seen take-off or landing, and why they lost."""
+    out: dict[str, Any] = {}
+    others = sorted((r for r in ranked if r[0][2] != j), key=lambda r: r[0], reverse=True)
+    n_best = counts.get(best_rw, 0)
+    if others:
+        (_, _, k), code, n = others[0]
+        why = []
+        if height_ok[j] and not height_ok[k]:
+            why.append(f"height {float(h[k]):.0f} ft above it is not a take-off or landing")
+        if n < n_best:
+            why.append(f"{n} points on its runways against {n_best}")
+        if float(dist[k]) > float(dist[j]):
+            why.append(f"{float(dist[k]):.1f} NM away against {float(dist[j]):.1f}")
+        out["runner_up"] = {"airport": code, "runway_matches": n,
+                            "airport_distance_nm": round(float(dist[k]), 2),
+                            "why_lost": "; ".join(why) or "ranked lower"}
+    rest = sorted(((v, r) for r, v in counts.items() if r != best_rw), reverse=True)
+    if rest:
+        v, r = rest[0]
+        out["runway_runner_up"] = {"runway": r, "runway_matches": v,
+                                   "why_lost": f"{v} points on its centreline against {n_best}"}
+    return out
 
 
 # --- airports ahead of a descent / behind a climb --------------------------------------------
