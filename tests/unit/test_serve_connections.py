@@ -124,3 +124,18 @@ def test_per_client_cap_closes_the_oldest_idle_connection(per_client: int) -> No
             s.close()
     finally:
         server.stop()
+
+
+def test_map_csp_allows_websockets_to_its_own_origin_only() -> None:
+    """Issue 16 item 9: the map's CSP allowed websockets to any host (``ws: wss:``)."""
+    from fastapi.testclient import TestClient
+
+    from tailwatch.serve import create_app
+    from tailwatch.serve.app import csp_header
+
+    csp = csp_header("https://tiles.example.org/{z}/{x}/{y}.png")
+    connect = next(d for d in csp.split("; ") if d.startswith("connect-src"))
+    assert connect == "connect-src 'self' https://tiles.example.org"
+    assert "ws:" not in csp and "wss:" not in csp and "*" not in csp
+    page = TestClient(create_app(LiveState())).get("/docs")
+    assert "connect-src 'self';" in page.headers["content-security-policy"]
