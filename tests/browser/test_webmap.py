@@ -1,4 +1,6 @@
-"""The web map in a real browser (Debian's Chromium driven by Playwright), fully offline.
+"""The web map in a real browser (Debian's Chromium driven by Playwright), fully offline, on a
+live replay of real recordings (tests/browser/_live_world.py: AFR34ZG tracked by tailwatch and
+ten aircraft of the Zurich sample live with it; no receiver position configured).
 
 Run with ``pytest -m peer tests/browser``. Set-up: ``apt-get install -y chromium`` and
 ``pip install playwright`` (no ``playwright install``: the system Chromium is used). The test
@@ -16,24 +18,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _serve_replay import replay, t0
+from _live_world import World, build_world
 
 from tailwatch.config import ServeSettings
-from tailwatch.reference.aircraft_db import AircraftDB, AircraftRecord
-from tailwatch.serve import IdentityResolver, LiveState, ReceiverInfo
+from tailwatch.serve.map_api import router
 from tailwatch.serve.server import ServerThread
-from tailwatch.store import open_store
 
 pytestmark = pytest.mark.peer
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("TAILWATCH_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -54,30 +53,28 @@ def _require_browser() -> Any:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[dict[str, Any]]:
-    T = t0() + 1800
-    snaps, pos = replay([T])
-    store = open_store(":memory:")
-    store.write("positions", pos.columns)
-    db = AircraftDB.from_records([
-        AircraftRecord("393322", "F-GMZC", "A321", "AIRBUS A-321", "Air France", 0, None,
-                       "test-db"),
-    ])
-    state = LiveState(store=store, identity=IdentityResolver(db=db),
-                      receiver=ReceiverInfo(id="cdg", name="Paris CDG", lat=49.0097,
-                                            lon=2.5479))
-    state.publish(snaps[0])
-    thread = ServerThread(state, ServeSettings(host="127.0.0.1", port=0))
+    world = build_world()
+    thread = ServerThread(world.state, ServeSettings(host="127.0.0.1", port=0))
+    app = thread.server.config.app
+    if not any(getattr(r, "path", "") == "/api/map/search" for r in app.routes):
+        app.include_router(router)  # until create_app mounts the map's router itself
     url = thread.start()
     try:
-        yield {"url": url, "T": T, "positions": pos.columns}
+        yield {"url": url, "world": world}
     finally:
         thread.stop()
 
 
+def _query(page: Any) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
 def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
     sync_playwright = _require_browser()
-    SHOTS = Path(os.environ.get("TAILWATCH_SCREENSHOTS") or tmp_path / "shots")
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = Path(os.environ.get("TAILWATCH_SCREENSHOTS") or tmp_path / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    world: World = server["world"]
+    url = server["url"]
     requests: list[str] = []
     problems: list[str] = []
     with sync_playwright() as p:
@@ -86,107 +83,175 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
             viewport={"width": 1280, "height": 800})
         try:
             page = ctx.pages[0] if ctx.pages else ctx.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on("console", lambda m: problems.append(f"console: {m.text}")
-                    if m.type == "error" else None)
+
+            def watch(pg: Any) -> None:
+                pg.on("request", lambda r: requests.append(r.url))
+                pg.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+                pg.on("console", lambda m: problems.append(f"console: {m.text}")
+                      if m.type == "error" else None)
+
+            watch(page)
             t_start = time.monotonic()
-            page.goto(server["url"] + "/", wait_until="load")
+            page.goto(url + "/", wait_until="load")
 
-            # the map loads, the aircraft appears and is drawn
-            page.wait_for_function("() => window.tailwatch && window.tailwatch.count() >= 1",
+            # the first view holds every live aircraft (no receiver: it opens on the traffic)
+            n_live = len(world.live)
+            page.wait_for_function(f"() => window.tailwatch && tailwatch.count() >= {n_live}",
                                    timeout=30_000)
-            page.wait_for_function("() => window.tailwatch.rendered() >= 1", timeout=60_000)
+            page.wait_for_function(f"() => tailwatch.rendered() === {n_live}", timeout=60_000)
             print(f"first render after {time.monotonic() - t_start:.1f} s")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(SHOTS / "map.png"))
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(shots / "map.png"))
 
-            # a click on the aircraft opens the panel with its identity
-            page.evaluate("() => { tailwatch.map.jumpTo({center: tailwatch.positionOf('393322'), "
-                          "zoom: 8}); }")
-            page.wait_for_timeout(800)
-            # its callsign is drawn beside it from zoom 7 (system font: no glyph server)
-            page.wait_for_function(
-                "() => tailwatch.map.queryRenderedFeatures({layers: ['aircraft-labels']})"
-                ".some((f) => f.properties.label === 'AFR34ZG')", timeout=10_000)
+            # the table lists them, and sorts by a column both ways
+            assert sorted(page.evaluate("tailwatch.tableRows()")) == sorted(world.live)
+            assert page.locator("[data-testid=ac-table] tbody tr[data-hex]").count() == n_live
+            page.click("[data-testid=ac-table] th[data-col=alt]")
+            alts = page.evaluate("tailwatch.tableRows().map((h) => { const a = "
+                                 "tailwatch.state.aircraft.get(h); return a.alt_baro === "
+                                 "'ground' ? 0 : (a.alt_baro ?? null); })")
+            known = [a for a in alts if a is not None]
+            assert known == sorted(known) and alts[: len(known)] == known  # unknown last
+            page.click("[data-testid=ac-table] th[data-col=alt]")
+            alts = page.evaluate("tailwatch.tableRows().map((h) => { const a = "
+                                 "tailwatch.state.aircraft.get(h); return a.alt_baro === "
+                                 "'ground' ? 0 : (a.alt_baro ?? null); })")
+            known = [a for a in alts if a is not None]
+            assert known == sorted(known, reverse=True) and known[0] == 22600  # AFR34ZG
+            first_row = page.locator("[data-testid=ac-table] tbody tr[data-hex]").first
+            assert first_row.get_attribute("data-hex") == "393322"
+
+            # filtering narrows the list and the map, and goes into the URL
+            page.fill("[data-testid=table-filter]", "SWR")
+            page.wait_for_function("() => tailwatch.tableRows().length === 3", timeout=5_000)
+            assert page.evaluate("tailwatch.rendered()") == 3
+            page.wait_for_function("() => location.search.includes('filter=SWR')",
+                                   timeout=5_000)
+            page.fill("[data-testid=table-filter]", "")
+            page.wait_for_function(f"() => tailwatch.tableRows().length === {n_live}",
+                                   timeout=5_000)
+
+            # a click on a row selects; the URL follows the selection
+            page.locator("[data-testid=ac-table] tr[data-hex='393322']").click()
+            page.wait_for_function("() => location.search.includes('icao=393322')",
+                                   timeout=5_000)
+            assert page.evaluate("tailwatch.state.selected") == ["393322"]
+
+            # a click on the aircraft on the map opens its panel with its identity
+            page.evaluate("() => { tailwatch.select(null); tailwatch.map.jumpTo({center: "
+                          "tailwatch.positionOf('393322'), zoom: 8}); }")
+            page.wait_for_timeout(600)
             x, y = page.evaluate(
                 "() => { const p = tailwatch.map.project(tailwatch.positionOf('393322'));"
                 " const r = tailwatch.map.getCanvas().getBoundingClientRect();"
                 " return [p.x + r.left, p.y + r.top]; }")
             page.mouse.click(x, y)
-            facts = page.locator("[data-testid=facts]")
-            facts.wait_for(timeout=10_000)
             page.wait_for_function(
                 "() => document.querySelector('[data-testid=facts]')"
-                ".textContent.includes('F-GMZC')",
-                timeout=10_000)
-            text = facts.inner_text()
-            assert "A321" in text and "France" in text and "1000" in text
+                ".textContent.includes('F-GMZC')", timeout=10_000)
+            text = page.locator("[data-testid=facts]").inner_text()
+            assert "A321" in text and "Air France" in text and "1000" in text
             assert page.locator("[data-testid=panel-title]").inner_text() == "AFR34ZG"
             page.locator("[data-testid=exports] a").first.wait_for(timeout=10_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(SHOTS / "panel.png"))
+            # its track of the day from the store is drawn
+            sel = (world.positions["icao24"] == 0x393322) & np.isfinite(world.positions["lat"])
+            buckets = np.unique(np.floor(world.positions["t"][sel] / 2)).shape[0]
+            page.wait_for_function("() => tailwatch.storedTrack() > 0", timeout=10_000)
+            # one position per 2 s of the day's track
+            assert page.evaluate("tailwatch.storedTrack()") == buckets
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(shots / "panel.png"))
 
-            # search finds it by registration
-            page.evaluate("() => { tailwatch.state.selected = null; }")
+            # itinerary with the report button
+            page.click("[data-testid=btn-itinerary]")
+            page.wait_for_function("() => document.querySelector('[data-testid=btn-report]')",
+                                   timeout=10_000)
+            href = page.get_attribute("[data-testid=btn-report]", "href")
+            assert href and href.startswith("/api/map/report/393322.zip?")
+            assert "LFPG → LFBO" in page.locator("[data-testid=itinerary]").inner_text()
+            page.wait_for_timeout(400)
+            page.screenshot(path=str(shots / "itinerary.png"))
+
+            # search finds live aircraft by registration, and stored ones
             page.fill("[data-testid=search]", "F-GMZC")
-            hit = page.locator("[data-testid=results] li[data-hex='393322']")
-            hit.wait_for(timeout=5_000)
-            page.screenshot(path=str(SHOTS / "search.png"))
-            hit.click()
-            page.wait_for_function("() => tailwatch.state.selected === '393322'", timeout=5_000)
+            page.locator("[data-testid=results] li[data-hex='393322']").wait_for(timeout=5_000)
+            page.fill("[data-testid=search]", world.stored_only)
+            stored = page.locator(
+                f"[data-testid=results] li.stored[data-hex='{world.stored_only}']")
+            stored.wait_for(timeout=10_000)
+            page.screenshot(path=str(shots / "search.png"))
+            page.keyboard.press("Escape")
 
-            # playback moves it
-            page.click("[data-testid=tab-playback]")
-            first, last = float(server["positions"]["t"][0]), server["T"]
-            page.evaluate(
-                "([a, b]) => { const f = (s) => { const d = new Date(s * 1000); "
-                "const z = (n) => String(n).padStart(2, '0'); return `${d.getFullYear()}-"
-                "${z(d.getMonth() + 1)}-${z(d.getDate())}T${z(d.getHours())}:"
-                "${z(d.getMinutes())}:${z(d.getSeconds())}`; };"
-                " document.querySelector('#pb-from').value = f(a);"
-                " document.querySelector('#pb-to').value = f(b); }", [first - 1, last])
-            page.select_option("[data-testid=pb-scope]", "selected")  # just this aircraft
-            page.click("[data-testid=pb-load]")
+            # the events feed: the take-off, a click goes to its place, ▶ to its time
+            page.click("[data-testid=tab-events]")
+            ev = page.locator("[data-testid=event]").first
+            ev.wait_for(timeout=10_000)
+            assert "take-off" in ev.inner_text()
+            ev.click()
+            lon, lat = page.evaluate("() => tailwatch.map.getCenter().toArray()")
+            assert abs(lat - 49.0097) < 0.01 and abs(lon - 2.5479) < 0.01
+            page.screenshot(path=str(shots / "events.png"))
+            ev.locator("button").click()
             page.wait_for_function("() => tailwatch.state.mode === 'playback'", timeout=15_000)
-            assert any("/api/history?" in u and "icao24=393322" in u for u in requests)
-            t_a = first + 1500
-            t_b = first + 1700
-            page.evaluate("(t) => { tailwatch.setPlaybackTime(t); }", t_a)
-            page.wait_for_timeout(300)
-            pos_a = page.evaluate("() => tailwatch.positionOf('393322')")
-            page.evaluate("(t) => { tailwatch.setPlaybackTime(t); }", t_b)
-            page.wait_for_timeout(300)
+            t_pb = page.evaluate("tailwatch.state.playback.t")
+            assert abs(t_pb - world.takeoff_t) < 1
+
+            # playback moves the aircraft to where the stored track says it was
+            pos = world.positions
+            afr = pos["icao24"] == 0x393322
+            t, la, lo = pos["t"][afr], pos["lat"][afr], pos["lon"][afr]
+            page.evaluate("(t) => tailwatch.setPlaybackTime(t)", world.takeoff_t + 200)
+            page.wait_for_timeout(200)
             pos_b = page.evaluate("() => tailwatch.positionOf('393322')")
-            assert pos_a is not None and pos_b is not None
-            # it moved, and to where the stored track says it was
-            t = server["positions"]["t"]
-            k = int(np.searchsorted(t, t_b, side="right") - 1)
-            assert pos_a != pos_b
-            assert abs(pos_b[1] - server["positions"]["lat"][k]) < 0.05
-            assert abs(pos_b[0] - server["positions"]["lon"][k]) < 0.05
-            page.evaluate("() => { tailwatch.map.jumpTo({center: tailwatch.positionOf('393322'), "
-                          "zoom: 7}); }")
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(SHOTS / "playback.png"))
+            k = int(np.searchsorted(t, world.takeoff_t + 200, side="right") - 1)
+            assert abs(pos_b[1] - la[k]) < 0.05 and abs(pos_b[0] - lo[k]) < 0.05
+            page.evaluate("() => { tailwatch.map.jumpTo({center: "
+                          "tailwatch.positionOf('393322'), zoom: 9}); }")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(shots / "playback.png"))
+            page.click("#pb-live")
 
-            # playback of the area in view: the request carries the map's bounding box
-            page.select_option("[data-testid=pb-scope]", "area")
-            with page.expect_response(lambda r: "/api/history?" in r.url and "box=" in r.url,
-                                      timeout=15_000) as area:
-                page.click("[data-testid=pb-load]")
-            assert area.value.ok and area.value.json()["count"] > 0  # the aircraft is in view
+            # heatmap of the view, units, light map
+            page.evaluate("() => { tailwatch.map.jumpTo({center: [5.5, 48], zoom: 5.3}); }")
+            page.click("[data-testid=tab-filters]")
+            page.select_option("#hm-hours", "6")
+            page.check("[data-testid=layer-heatmap]")
+            page.wait_for_function(
+                "() => /[1-9][0-9,]* positions in view/.test("
+                "document.querySelector('[data-testid=heatmap-info]').textContent)",
+                timeout=15_000)
+            page.select_option("#units", "metric")
+            page.click("[data-testid=tab-list]")
+            page.wait_for_function("() => document.querySelector('[data-testid=ac-table]')"
+                                   ".textContent.includes(' m')", timeout=5_000)
+            page.click("#theme")
+            page.wait_for_timeout(600)
+            page.screenshot(path=str(shots / "heatmap-light.png"))
+            page.click("#theme")
+            page.uncheck("[data-testid=layer-heatmap]") if page.is_visible(
+                "[data-testid=layer-heatmap]") else None
+            page.select_option("#units", "aviation")
 
-            # readable on a phone
-            phone = ctx.new_page()
-            phone.set_viewport_size({"width": 390, "height": 844})
-            phone.on("request", lambda r: requests.append(r.url))
-            phone.goto(server["url"] + "/", wait_until="load")
-            phone.wait_for_function(
-                "() => window.tailwatch && window.tailwatch.rendered() >= 1",
-                                    timeout=60_000)
-            phone.wait_for_timeout(500)
-            phone.screenshot(path=str(SHOTS / "phone.png"))
+            # a deep link selects an aircraft and places the view; filters come from the URL
+            page.goto(url + "/?icao=393322&lat=48.5&lon=2.2&zoom=8.5&filterCallSign=AFR",
+                      wait_until="load")
+            page.wait_for_function("() => window.tailwatch && tailwatch.state.selected[0] "
+                                   "=== '393322' && tailwatch.frames() > 0", timeout=30_000)
+            page.wait_for_function("() => document.querySelector('[data-testid=panel-title]')"
+                                   "?.textContent === 'AFR34ZG'", timeout=10_000)
+            lon, lat = page.evaluate("() => tailwatch.map.getCenter().toArray()")
+            assert abs(lat - 48.5) < 0.01 and abs(lon - 2.2) < 0.01
+            assert abs(page.evaluate("tailwatch.map.getZoom()") - 8.5) < 0.01
+            page.wait_for_function("() => tailwatch.shown() === 1", timeout=5_000)
+            q = _query(page)
+            assert q["icao"] == ["393322"] and q["filterCallSign"] == ["AFR"]
+
+            # readable on a phone: the panel becomes a bottom sheet under the map
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.wait_for_timeout(600)
+            box = page.locator("#side").bounding_box()
+            assert box is not None and box["width"] == 390 and box["y"] > 300
+            page.screenshot(path=str(shots / "phone.png"))
         finally:
             ctx.close()
 

@@ -395,6 +395,8 @@
       for (const hex of state.selected) line(playbackTrail(hex, state.playback.t), true);
     }
     map.getSource("trails").setData({ type: "FeatureCollection", features: feats });
+    state.stats.trailFeatures = feats.length;
+    state.stats.storedTrack = selectedTrack ? selectedTrack.count : 0;
   }
 
   // --- selection and the panel ------------------------------------------------------------------
@@ -956,6 +958,8 @@
       return a ? a._pos : null;
     },
     frames: () => (acLayer ? acLayer.frames : 0),
+    /** positions of the selected aircraft's stored track drawn (0 before it arrives) */
+    storedTrack: () => state.stats.storedTrack || 0,
     lastDrawMs: () => state.stats.lastDrawMs,
   };
   TW.app = { select, playFrom, render, showTab, getMap: () => map };
