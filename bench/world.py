@@ -460,10 +460,11 @@ def _rss_mb() -> float:
 def child_reanalysis(db: Path, rows: int, profile: Path | None) -> dict[str, Any]:
     """Re-run detection over the positions stored in ``db`` (``rows`` > stored: repeated with
     shifted addresses), window by window as ``detect_stored`` reads them."""
-    from tailwatch.detect import FlightDetector
+    from tailwatch.detect import FlightDetector, places
     from tailwatch.store import open_store
     from tailwatch.store.base import to_columns
 
+    places.airport_info()  # loaded once per process: not part of the measure
     store = open_store(str(db))
     w0 = time.perf_counter()
     table = store.positions()
@@ -501,11 +502,42 @@ def child_reanalysis(db: Path, rows: int, profile: Path | None) -> dict[str, Any
         prof.dump_stats(str(profile))
     detect_s = time.perf_counter() - d0
     cpu = time.process_time() - c0
+    passes = _compiled_passes(cols, reps, window)
     return {"stored_positions": stored, "positions": n, "replicas": reps,
+            "compiled_passes_1_3": passes,
             "read_s": read_s, "detect_s": detect_s, "detect_cpu_s": cpu,
             "positions_per_s": n / detect_s, "positions_per_cpu_s": n / cpu if cpu else None,
             "flights": flights, "events": events,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def _compiled_passes(cols: dict[str, np.ndarray], reps: int, window: int) -> dict[str, Any]:
+    """The compiled detector's passes done so far (accept, kinematics, airports, hysteresis,
+    row events: not the flights) over the same positions, windows and replicas."""
+    from tailwatch.detect.compiled import RowEventsPass, StatePasses
+
+    sp = StatePasses()
+    rp = RowEventsPass()
+    stored = int(cols["t"].shape[0])
+    n = events = 0
+    c0, d0 = time.process_time(), time.perf_counter()
+    step = window // reps or 1
+    for a in range(0, stored, step):
+        part = {k: v[a:a + step] for k, v in cols.items()}
+        for r in range(reps):
+            if r:
+                part = dict(part)
+                part["icao24"] = part["icao24"] ^ np.uint32((0x5A5A5 * r) & 0xFFFFFF)
+            events += rp.update(sp.update(part))
+            if sp.evicted.size:
+                rp.reset(sp.evicted)
+            rp.events.take()
+            n += int(part["t"].shape[0])
+    events += rp.update(sp.flush())
+    wall = time.perf_counter() - d0
+    cpu = time.process_time() - c0
+    return {"positions": n, "s": wall, "positions_per_s": n / wall,
+            "positions_per_cpu_s": n / cpu if cpu else None, "events": events}
 
 
 def spawn(args: list[str]) -> dict[str, Any]:
@@ -536,15 +568,20 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return min(runs, key=lambda r: abs(r["wall_s"] - med))
 
 
-def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path,
+                    save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Runs of the variant; ``save`` is called with the results so far after each run (a
+    long benchmark on a shared machine keeps what it measured)."""
     path, meta = feed(v, args.cache, args.seed)
     out: dict[str, Any] = {"feed": meta, "runs": {"base": [], "full": []}}
     for k in range(args.runs):
         for config in ("base", "full"):
             load = os.getloadavg()
-            prof = tmp / f"{v.name}-{config}.prof" if (args.profile and config == "full"
+            prof = tmp / f"{v.name}-{config}.prof" if (args.profile_full and config == "full"
                                                        and k == 0) else None
-            r = spawn(["--child", config, "--feed", str(path), "--tmp", str(tmp),
+            keep = (["--keep-db", str(tmp / "reanalysis-source.duckdb")]
+                    if config == "full" and k == args.runs - 1 and args.reanalysis else [])
+            r = spawn(["--child", config, "--feed", str(path), "--tmp", str(tmp), *keep,
                        *(["--profile-out", str(prof)] if prof else [])])
             r["loadavg_before"] = load
             r["loadavg_after"] = os.getloadavg()
@@ -559,7 +596,17 @@ def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path) -> dict[str
                 f"{load[0]:.1f}" + (" [profiled]" if prof else ""))
             if prof is not None:
                 out["profile_full_run"] = profile_summary(prof)
-    # medians over the unprofiled runs when there are enough
+            if out["runs"]["base"] and out["runs"]["full"]:
+                out["summary"] = summarize(out, meta)
+                save(out)
+    if args.reanalysis:
+        out["summary"].update(reanalysis(v, path, args, tmp, out))
+        save(out)
+    return out
+
+
+def summarize(out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """Figures of the median runs (over the unprofiled runs when there are any)."""
     def pick(config: str) -> dict[str, Any]:
         rs = [r for r in out["runs"][config] if not r["profiled"]] or out["runs"][config]
         return median_run(rs)
@@ -568,7 +615,7 @@ def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path) -> dict[str
     frames = base["frames"]
     span = meta["duration_s"]
     with_det_s = full["wall_s"] - full["alerts_s"] - full["api_s"]
-    out["summary"] = {
+    return {
         "frames": frames,
         "concurrent_aircraft": round(meta["concurrent_aircraft_mean"]),
         "receivers": meta["receivers"],
@@ -592,32 +639,33 @@ def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path) -> dict[str
         "cpu_s_full": full["cpu_s"],
         "stored": {k: full[f"stored_{k}"] for k in ("positions", "flights", "events")},
         "alerts": full["alerts"], "snapshots": full["snapshots"],
+        "runs_in_median": {"base": len(out["runs"]["base"]), "full": len(out["runs"]["full"])},
     }
-    if args.reanalysis:
-        db = tmp / "reanalysis-source.duckdb"
-        spawn(["--child", "full", "--feed", str(path), "--tmp", str(tmp), "--keep-db",
-               str(db)])
-        ra = []
-        for k in range(args.runs):
-            load = os.getloadavg()
-            prof = tmp / f"{v.name}-reanalysis.prof" if args.profile and k == 0 else None
-            r = spawn(["--child", "reanalysis", "--db", str(db), "--rows",
-                       str(args.reanalysis_rows),
-                       *(["--profile-out", str(prof)] if prof else [])])
-            r["loadavg_before"] = load
-            r["profiled"] = prof is not None
-            ra.append(r)
-            console.print(f"  {v.name} re-analysis {k + 1}: {r['positions']:,} positions, "
-                          f"{r['positions_per_s'] / 1e6:.3f} M positions/s (read "
-                          f"{r['read_s']:.1f} s), RSS {r['peak_rss_mb']:.0f} MB")
-            if prof is not None:
-                out["profile_reanalysis"] = profile_summary(prof)
-        out["reanalysis_runs"] = ra
-        rs = [r for r in ra if not r["profiled"]] or ra
-        med = statistics.median(r["positions_per_s"] for r in rs)
-        out["summary"]["reanalysis_positions_per_s"] = med
-        out["summary"]["reanalysis_positions"] = ra[0]["positions"]
-    return out
+
+
+def reanalysis(v: Variant, path: Path, args: argparse.Namespace, tmp: Path,
+               out: dict[str, Any]) -> dict[str, Any]:
+    """History re-analysis runs over the positions the last full run stored."""
+    db = tmp / "reanalysis-source.duckdb"
+    ra = []
+    for k in range(args.runs):
+        load = os.getloadavg()
+        prof = tmp / f"{v.name}-reanalysis.prof" if args.profile and k == 0 else None
+        r = spawn(["--child", "reanalysis", "--db", str(db), "--rows",
+                   str(args.reanalysis_rows),
+                   *(["--profile-out", str(prof)] if prof else [])])
+        r["loadavg_before"] = load
+        r["profiled"] = prof is not None
+        ra.append(r)
+        console.print(f"  {v.name} re-analysis {k + 1}: {r['positions']:,} positions, "
+                      f"{r['positions_per_s'] / 1e6:.3f} M positions/s (read "
+                      f"{r['read_s']:.1f} s), RSS {r['peak_rss_mb']:.0f} MB")
+        if prof is not None:
+            out["profile_reanalysis"] = profile_summary(prof)
+    out["reanalysis_runs"] = ra
+    rs = [r for r in ra if not r["profiled"]] or ra
+    med = statistics.median(r["positions_per_s"] for r in rs)
+    return {"reanalysis_positions_per_s": med, "reanalysis_positions": ra[0]["positions"]}
 
 
 def main() -> None:
@@ -628,8 +676,10 @@ def main() -> None:
     p.add_argument("--cache", type=Path, default=Path(os.environ.get(
         "TAILWATCH_BENCH_CACHE", Path.home() / ".cache" / "tailwatch")))
     p.add_argument("--profile", action="store_true",
-                   help="profile the first full run and re-analysis (cProfile; excluded "
-                        "from the medians when there are other runs)")
+                   help="profile the first re-analysis run (cProfile; excluded from the "
+                        "median when there are other runs)")
+    p.add_argument("--profile-full", action="store_true",
+                   help="also profile the first full pipeline run (excluded from the medians)")
     p.add_argument("--no-reanalysis", dest="reanalysis", action="store_false")
     p.add_argument("--reanalysis-rows", type=int, default=0,
                    help="re-analyse this many positions (the stored ones repeated with "
@@ -663,12 +713,23 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="tailwatch-bench-world-"))
     results: dict[str, Any] = {}
     load_start = os.getloadavg()
+
+    def save(name: str, res: dict[str, Any], complete: bool) -> None:
+        results[name] = {**res, "complete": complete}
+        write_results(payload(args, results, load_start))
+
     try:
         for name in names:
-            results[name] = measure_variant(VARIANTS[name], args, tmp)
+            res = measure_variant(VARIANTS[name], args, tmp,
+                                  lambda r, n=name: save(n, r, False))  # type: ignore[misc]
+            save(name, res, True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    payload = {
+
+
+def payload(args: argparse.Namespace, results: dict[str, Any],
+            load_start: tuple[float, float, float]) -> dict[str, Any]:
+    return {
         "benchmark": "world",
         "description": __doc__,
         "command": "bench/world.py " + " ".join(sys.argv[1:]),
@@ -681,7 +742,6 @@ def main() -> None:
         "versions": versions("tailwatch", "numpy", "numba", "duckdb", "pyarrow"),
         "variants": results,
     }
-    write_results(payload)
 
 
 def write_results(payload: dict[str, Any]) -> None:
