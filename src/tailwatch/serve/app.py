@@ -11,6 +11,7 @@ endpoint with examples):
 * :mod:`~tailwatch.serve.native_api`: tailwatch's own (``/api/aircraft/{icao24}``, search,
   flights, events, history, exports, stats, config, ``/health``, identity reload)
 * :mod:`~tailwatch.serve.live_api`: the websocket ``/api/live``
+* :mod:`~tailwatch.serve.map_api`: what the web map asks for (``/api/map/...``)
 * :mod:`~tailwatch.serve.rules_api`: rules and alerts (token)
 * :mod:`~tailwatch.serve.web_api`: the web map at ``/``, the API reference at ``/docs``
 
@@ -39,7 +40,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from tailwatch import __version__
 from tailwatch.config import ServeSettings
-from tailwatch.serve import live_api, native_api, opensky_api, readsb_api, v2_api
+from tailwatch.serve import live_api, map_api, native_api, opensky_api, readsb_api, v2_api
 from tailwatch.serve.context import ServeContext, json_response
 from tailwatch.serve.history import HistoryError
 from tailwatch.serve.rules_api import install_rules_routes
@@ -106,7 +107,7 @@ def create_app(
     app.state.tw = ctx
 
     _install_errors(app)
-    for family in (readsb_api, v2_api, opensky_api, native_api, live_api):
+    for family in (readsb_api, v2_api, opensky_api, native_api, live_api, map_api):
         app.include_router(family.router)
     install_rules_routes(app)
     for extra in routers:
