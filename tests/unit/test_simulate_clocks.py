@@ -311,3 +311,20 @@ def test_free_clock_wander_is_a_smooth_frequency_walk() -> None:
     # the mean rate stays near the drift (1 ppm/h of wander moves it ~0.2 ppm in 3 min)
     slope = np.polyfit(x, counter, 1)[0]
     assert abs((slope - 1.0) * 1e6 - 5.0) < 1.0
+
+
+def test_generated_mlat_sets() -> None:
+    sc = load_scenario("mlat:30x5x1")
+    assert (len(sc.aircraft), len(sc.receivers)) == (30, 5)
+    assert {r.clock for r in sc.receivers} == {"free"} and sc.rates.radars == 3
+    assert 1 <= sum(not a.adsb for a in sc.aircraft) <= 15
+    assert load_scenario("mlat:30x5x1") == sc  # drawn from the seed: the same every time
+    sim = simulate(sc)
+    assert sim.spans == [(sc.windows[0].start, sc.windows[0].end)]
+    # every aircraft is airborne, inside the region, and heard by several receivers
+    s = sim.schedule
+    assert not s["on_ground"].any() and s["alt_ft"].min() >= 2000.0
+    assert len(np.unique(s["icao24"])) == 30
+    assert sim.counts["frames"] / sim.counts["transmissions"] > 3.0
+    with pytest.raises(ConfigError, match="mlat:AIRCRAFTxRECEIVERSxMINUTES"):
+        load_scenario("mlat:lots")

@@ -294,7 +294,7 @@ def test_cli_list_side_file_and_summary(tmp_path: Path) -> None:
     res = runner.invoke(app, ["simulate", "--list"])
     assert res.exit_code == 0
     names = [line.split()[0] for line in res.output.splitlines() if line.strip()]
-    assert names == ["airlift2019", "baltic_gnss", "emergency", "mlat_benelux"]
+    assert names == ["airlift2019", "baltic_gnss", "emergency", "mlat_benelux", "mlat:NxRxM"]
     res = runner.invoke(app, ["simulate"])
     assert res.exit_code == 2
     scenario = tmp_path / "tiny.toml"

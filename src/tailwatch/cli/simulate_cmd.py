@@ -71,13 +71,16 @@ def print_scenarios() -> None:
 
     for name in builtin_scenarios():
         typer.echo(f"{name:<16} {load_scenario(name).title}")
+    typer.echo(f"{'mlat:NxRxM':<16} generated MLAT set: N aircraft, R receivers with free "
+               "clocks, M minutes (e.g. mlat:200x8x10)")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate(
         scenario: str | None = typer.Argument(
-            None, help="A built-in scenario (see --list) or a scenario TOML file."
+            None, help="A built-in scenario (see --list), a generated MLAT set "
+            "(mlat:200x8x10) or a scenario TOML file."
         ),
         list_: bool = typer.Option(
             False, "--list", help="List the built-in scenarios and exit."

@@ -232,9 +232,18 @@ def builtin_scenarios() -> list[str]:
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name (``airlift2019``) or a TOML file by path."""
+    """A built-in scenario by name (``airlift2019``), a generated MLAT set
+    (``mlat:200x8x10``, :mod:`tailwatch.simulate.presets`) or a TOML file by path."""
     text: str
     source: str
+    if isinstance(name_or_path, str) and name_or_path.startswith("mlat:"):
+        from tailwatch.simulate.presets import parse_preset
+
+        preset = parse_preset(name_or_path)
+        if preset is None:
+            raise ConfigError(f"{name_or_path}: a generated MLAT set is mlat:AIRCRAFTxRECEIVERS"
+                              "xMINUTES, e.g. mlat:200x8x10")
+        return preset
     if isinstance(name_or_path, str) and name_or_path in builtin_scenarios():
         res = resources.files("tailwatch.simulate") / "scenarios" / f"{name_or_path}.toml"
         text, source = res.read_text(encoding="utf-8"), f"builtin:{name_or_path}"
