@@ -310,3 +310,7 @@ def test_cli_list_side_file_and_summary(tmp_path: Path) -> None:
     res = runner.invoke(app, ["simulate", str(scenario), "--out", str(tmp_path / "x.beast"),
                               "--no-sidecar", "-q"])  # fmt: skip
     assert res.exit_code == 0 and not (tmp_path / "x.beast.json").exists()
+    res = runner.invoke(app, ["simulate", str(scenario), "--out", str(tmp_path / "b.beast"),
+                              "--receiver", "b", "-q"])  # fmt: skip
+    side = json.loads((tmp_path / "b.beast.json").read_text())
+    assert res.exit_code == 0 and [r["name"] for r in side["receivers"]] == ["b"]

@@ -170,7 +170,7 @@ def register(app: typer.Typer) -> None:
             with open(out, "wb") as fh:
                 nbytes = write(writer, fh, speed=pace)
             if side and fmt is SimFormat.beast:
-                write_sidecar(sim, out, nbytes=nbytes)
+                write_sidecar(sim, out, nbytes=nbytes, receivers=receiver or None)
         else:
             try:
                 nbytes = write(writer, sys.stdout.buffer, speed=pace)

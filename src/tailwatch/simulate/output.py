@@ -299,7 +299,8 @@ def write(writer: FeedWriter, out: BinaryIO, *, speed: float | None = None,
     return total
 
 
-def sidecar(sim: Simulation, *, nbytes: int | None = None) -> dict[str, Any]:
+def sidecar(sim: Simulation, *, nbytes: int | None = None,
+            receivers: Sequence[str] | None = None) -> dict[str, Any]:  # fmt: skip
     """The side file of a Beast feed written to a file, in the layout of a tailwatch
     recording's (:mod:`tailwatch.ingest.record`, ``format`` ``tailwatch-beast-1``), so that
     ``tailwatch replay`` learns the receivers' names and positions; each receiver also carries
@@ -312,7 +313,8 @@ def sidecar(sim: Simulation, *, nbytes: int | None = None) -> dict[str, Any]:
         "description": "simulated Beast (tailwatch simulate): 0x1a 0xe8 arrival time (ms, "
                        "little-endian, unescaped) and 0x1a 0xe3 receiver ids",
         "sources": [f"simulate:{sim.scenario.name}"],
-        "receivers": [receiver_record(r, sim.day0) for r in sim.receivers],
+        "receivers": [receiver_record(r, sim.day0) for r in sim.receivers
+                      if receivers is None or r.name in receivers],
         "started": sim.start if len(sim.frames) else None,
         "first_frame_time": sim.start if len(sim.frames) else None,
         "last_frame_time": sim.end if len(sim.frames) else None,
@@ -322,11 +324,12 @@ def sidecar(sim: Simulation, *, nbytes: int | None = None) -> dict[str, Any]:
     }
 
 
-def write_sidecar(sim: Simulation, feed_path: str | Path, *, nbytes: int | None = None
-                  ) -> Path:  # fmt: skip
+def write_sidecar(sim: Simulation, feed_path: str | Path, *, nbytes: int | None = None,
+                  receivers: Sequence[str] | None = None) -> Path:  # fmt: skip
     """Write :func:`sidecar` to ``<feed_path>.json``; returns its path."""
     path = Path(str(feed_path) + ".json")
-    path.write_text(json.dumps(sidecar(sim, nbytes=nbytes), indent=1) + "\n")
+    data = sidecar(sim, nbytes=nbytes, receivers=receivers)
+    path.write_text(json.dumps(data, indent=1) + "\n")
     return path
 
 
