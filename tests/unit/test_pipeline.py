@@ -49,3 +49,34 @@ def test_times_from_the_12mhz_counter() -> None:
     assert np.allclose(t, expected)
     assert 10.0 < t.max() - t.min() < 60.0  # the sample spans about 24 s
     assert p.tracker.stats()["no_time"] == 0 and len(p.tracker) > 0
+
+
+def test_receivers_file_turns_on_multilateration(tmp_path: Path) -> None:
+    """Pipeline(receivers=FILE) multilaterates batches that come with their receptions
+    (uids of the file = FrameBatch.receiver); MLAT positions reach the sinks, the result and
+    the counters; without receptions or without receivers nothing is multilaterated."""
+    from dataclasses import replace
+
+    from tailwatch.core.schema import SOURCE_LABELS
+    from tailwatch.ingest.dedup import Dedup
+    from tailwatch.mlat.synthetic import Scenario, generate
+
+    feed = generate(replace(Scenario(), n_aircraft=8, mode_s_only=0.5, duration_s=40.0))
+    path = tmp_path / "receivers.json"
+    path.write_text(json.dumps([{"uid": s.uid, "name": s.name, "lat": s.lat, "lon": s.lon,
+                                 "alt_m": s.alt_m} for s in feed.sites.sites]))
+    mlat = SOURCE_LABELS.index("mlat")
+    db = Dedup(window_s=0.5).push(feed.frames)
+    sunk: list[PositionBatch] = []
+    with_rx = Pipeline(tracker=Tracker(use_airports=False), receivers=path, sinks=[sunk.append])
+    out = with_rx.process(db.frames, wall_time=0.0, receptions=db)
+    n = int((out["source"] == mlat).sum())
+    assert n > 20
+    assert sum(int((p["source"] == mlat).sum()) for p in sunk) == n
+    assert with_rx.counters()["mlat_positions"] == n
+    assert with_rx.counters()["mlat"]["solved"] >= n
+    plain = Pipeline(tracker=Tracker(use_airports=False))
+    assert not (plain.process(db.frames, wall_time=0.0, receptions=db)["source"] == mlat).any()
+    assert "mlat" not in plain.counters()
+    again = Pipeline(tracker=Tracker(use_airports=False), receivers=path)
+    assert not (again.process(db.frames, wall_time=0.0)["source"] == mlat).any()

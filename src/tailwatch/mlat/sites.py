@@ -13,6 +13,10 @@ ellipsoid (metres), and what identifies it in the feed — its name, its 64-bit 
 * the run's :class:`~tailwatch.ingest.net.Receivers` (positions announced by URLs and side
   files, altitude 0 when nothing else says: give ``alt_m``).
 
+A receiver is matched to a site by its 64-bit id, else by name, else — for an id announced
+inside a source's Beast stream (named ``source/id``) — by the source's name or position: a
+Beast source is taken to be one receiver.
+
 :meth:`Sites.table` maps every uint16 receiver id to a dense site index (``-1``: unknown)
 and gives the sites' ECEF coordinates; it is rebuilt only when the receivers change.
 """
@@ -168,6 +172,17 @@ class Sites:
         hit = next((s for s in self.sites if name is not None and s.name == name), None)
         if hit is not None:
             return hit
+        if name is not None and "/" in name:
+            # a 64-bit id announced inside a source's Beast stream ("source/id"): the
+            # source's own position, when that source is one receiver
+            source = name.rsplit("/", 1)[0]
+            hit = next((s for s in self.sites if s.name == source), None)
+            src_uid = next((u for u, n in r.names.items() if n == source), None)
+            if hit is None and src_uid is not None and src_uid in r.positions:
+                lat, lon = r.positions[src_uid]
+                hit = Site(source, lat, lon, 0.0, alt_known=False)
+            if hit is not None:
+                return hit
         pos = r.positions.get(uid)
         if pos is not None:
             return Site(name or f"rx{uid}", pos[0], pos[1], 0.0, id64, uid, alt_known=False)
