@@ -39,10 +39,11 @@ from tailwatch.detect.places import (
     airport_info,
     airport_kind_weight,
     default_runways,
-    match_runway_ends,
     nearest,
     operator_kind,
 )
+from tailwatch.reference.geo import EARTH_RADIUS_M, angle_diff_deg, unit_vectors
+from tailwatch.reference.runways import MAX_ALONG_M, MAX_ANGLE_DEG, RunwayEnds
 
 F64 = npt.NDArray[np.float64]
 
@@ -115,6 +116,7 @@ def runway_fits(
     codes = info.table.icao[idx]
     weights = airport_kind_weight(idx, operator, p)
     out: list[RunwayFit] = []
+    rw = default_runways()
     for j in range(idx.size):
         code = str(codes[j])
         elev = float(info.table.elevation_ft[idx[j]])
@@ -123,48 +125,68 @@ def runway_fits(
         n_low = int(low.sum())
         if n_low < 2:
             continue
+        resolved = str(rw.resolve(np.array([code]))[0])
+        e0 = int(np.searchsorted(ends.airport_ident, resolved, side="left"))
+        e1 = int(np.searchsorted(ends.airport_ident, resolved, side="right"))
+        erows = np.arange(e0, e1)
+        erows = erows[~ends.closed[erows]]
+        if erows.size == 0:
+            continue
         rows = np.flatnonzero(low)
-        m = match_runway_ends(code, lat[rows], lon[rows], track_deg[rows])
-        hit = m.end_index >= 0
-        if not hit.any():
-            continue
-        length_m = np.where(hit, ends.length_m[np.maximum(m.end_index, 0)], np.nan)
-        side = m.along_m <= length_m if ahead else m.along_m >= 0.0
-        hit &= side
-        if int(hit.sum()) < 2:
-            continue
-        for e in np.unique(m.end_index[hit]).tolist():
-            sel = hit & (m.end_index == e)
+        cross, along = _end_geometry(ends, erows, lat[rows], lon[rows])
+        diff = np.abs(angle_diff_deg(track_deg[rows][:, None], ends.bearing_deg[erows][None, :]))
+        length = ends.length_m[erows][None, :]
+        beyond = np.maximum(np.maximum(-along, along - length), 0.0)
+        corridor = p.runway_fit_corridor_m + beyond * math.tan(math.radians(5.0))
+        aligned = (diff <= MAX_ANGLE_DEG) & (np.abs(cross) <= corridor)
+        aligned &= (along >= -MAX_ALONG_M) & (along <= length + MAX_ALONG_M)
+        aligned &= (along <= length) if ahead else (along >= 0.0)
+        for c in range(erows.size):
+            e = int(erows[c])
+            sel = aligned[:, c]
             n_al = int(sel.sum())
             if n_al < 2:
                 continue
             length_ft = float(ends.length_m[e]) / 0.3048
             if math.isfinite(need_ft) and length_ft < need_ft:
                 continue
-            offset = float(np.median(np.abs(m.offset_m[sel])))
+            offset = float(np.median(np.abs(cross[sel, c])))
             k = int(np.flatnonzero(sel)[end])
-            along = float(m.along_m[k])
+            along_k = float(along[k, c])
             h_end = float(h[rows[k]])
             if ahead:
-                before_m = max(-along, 0.0)
+                before_m = max(-along_k, 0.0)
                 expected = before_m / 1852.0 * p.glide_ft_per_nm + 50.0
                 tol = p.glide_tolerance_ft + 0.15 * expected
                 resid = h_end - expected if math.isfinite(h_end) else 0.0
                 vert = math.exp(-0.5 * (resid / tol) ** 2)
-                spread = 100.0 + 0.03 * before_m
+                spread = 60.0 + 0.03 * before_m
             else:
-                past_m = max(along, 0.0)
+                past_m = max(along_k, 0.0)
                 expected = past_m / 1852.0 * p.climb_max_ft_per_nm + p.glide_tolerance_ft
                 resid = h_end - expected if math.isfinite(h_end) else 0.0
                 vert = 1.0 if resid <= 0 else math.exp(-0.5 * (resid / p.glide_tolerance_ft) ** 2)
-                spread = 100.0 + 0.03 * max(along - float(ends.length_m[e]), 0.0)
+                spread = 60.0 + 0.03 * max(along_k - float(ends.length_m[e]), 0.0)
             lateral = math.exp(-0.5 * (offset / spread) ** 2)
             share = n_al / n_low
             score = share * lateral * vert * float(weights[j])
-            out.append(RunwayFit(code, str(ends.ident[e]), score, n_al, n_low, offset, along,
+            out.append(RunwayFit(code, str(ends.ident[e]), score, n_al, n_low, offset, along_k,
                                  h_end, expected, length_ft, float(dist[j]), float(weights[j])))
     out.sort(key=lambda f: -f.score)
     return out
+
+
+def _end_geometry(ends: RunwayEnds, erows: npt.NDArray[np.int64], lat: F64, lon: F64
+                  ) -> tuple[F64, F64]:
+    """(offset m, + right of travel; along m from the threshold) of every point for every
+    runway end ``erows``: arrays (points, ends)."""
+    pts = unit_vectors(lat, lon).reshape(-1, 3)
+    n = ends.normals[erows]
+    tt = ends.tangents[erows]
+    a = ends.thresholds[erows]
+    cross = -np.arcsin(np.clip(pts @ n.T, -1.0, 1.0)) * EARTH_RADIUS_M
+    along = np.arctan2(pts @ tt.T, pts @ a.T) * EARTH_RADIUS_M
+    return cross, along
 
 
 def why_lost(best: RunwayFit, other: RunwayFit) -> str:

@@ -780,13 +780,14 @@ class FlightDetector:
 
     # --- closing, gaps, itineraries --------------------------------------------------------------
 
-    def _close(self, ac: _Aircraft, f: _Flight, end_state: int) -> None:
+    def _close(self, ac: _Aircraft, f: _Flight, end_state: int, report: bool = True) -> None:
         f.closed = True
         if end_state == AIR:
             self._guess_destination(ac, f)
         if f.origin.seen is None and not f.origin.guess:
             self._guess_origin(ac, f)
-        self._report_air_ends(ac, f, end_state)
+        if report:
+            self._report_air_ends(ac, f, end_state)
         ac.flight = None
         ac.closed = f
         ac.reopenable = end_state == AIR
@@ -921,7 +922,7 @@ class FlightDetector:
         if prev_state == AIR:
             self._leave(ac, ac.n_done - 1)
             if gap > p.flight_gap_s and ac.flight is not None:
-                self._close(ac, ac.flight, AIR)
+                self._close(ac, ac.flight, AIR)  # as live, where it closes while silent
             f = ac.flight or (ac.closed if ac.reopenable else None)
             if st == AIR:
                 self._reappear_airborne(ac, f, last, nxt, a, gap)
@@ -1028,9 +1029,14 @@ class FlightDetector:
     def _stop_at_airport(self, ac: _Aircraft, f: _Flight, last: Fix, nxt: Fix,
                          stop: AirportStop) -> None:
         """A landing and a take-off at one airport inside the gap (detect/gaps.py)."""
+        # the landing may have been reported already, when the flight closed while the
+        # aircraft was silent (flight_gap_s): then only at another airport again
+        reported = f.air_end_reported and bool(f.destination.guess) and (
+            f.destination.guess[0].airport == stop.airport)
+        f.destination.link = (stop.airport, stop.confidence, "stop_in_gap")
+        f.air_end_reported = True
         if not f.closed:
             self._close(ac, f, AIR)
-        f.destination.link = (stop.airport, stop.confidence, "stop_in_gap")
         self._out[f.flight_id] = f
         ac.reopenable = False
         nf = self._new_flight(ac, nxt.t)
@@ -1045,9 +1051,12 @@ class FlightDetector:
         common = {"seen": False, "inferred_from": "gap", "confidence": round(stop.confidence, 3),
                   "landing_after_t": details["landing_after_t"],
                   "takeoff_before_t": details["takeoff_before_t"]}
-        self._events.add(stop.landing_after_t, ac.icao, f.flight_id, "landing",
-                         airport=stop.airport, lat=lat, lon=lon,
-                         details={**common, "runway": rw_in})
+        fit = f.destination.guess[0].evidence if rw_in else {}
+        if not reported:
+            self._events.add(stop.landing_after_t, ac.icao, f.flight_id, "landing",
+                             airport=stop.airport, lat=lat, lon=lon,
+                             details={**common, "runway": rw_in, **{
+                                 k: v for k, v in fit.items() if k.startswith("runway_")}})
         self._events.add(stop.landing_after_t + 1e-3, ac.icao, f.flight_id, "inferred_stop",
                          airport=stop.airport, lat=lat, lon=lon,
                          details={**details, "next_flight_id": nf.flight_id,

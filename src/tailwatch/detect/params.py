@@ -100,6 +100,10 @@ class DetectParams:
     runway_fit_max_nm: float = 12.0
     """Runway geometry of an air start or end: the runway ends of the airports within this
     distance of the first/last position are fitted (detect/attribution.py)."""
+    runway_fit_corridor_m: float = 1500.0
+    """A position counts for a runway end when its track is within 15° of the axis and it is
+    within this of the extended centreline (+ a 5° cone beyond the runway): wide enough that
+    a parallel runway is fitted too, and loses on its offset."""
     runway_fit_min_score: float = 0.2
     """... and the best fit names the airport and runway when it scores at least this."""
     glide_tolerance_ft: float = 300.0

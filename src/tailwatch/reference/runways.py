@@ -189,6 +189,21 @@ class RunwayEnds:
     def __len__(self) -> int:
         return int(self.ident.shape[0])
 
+    @property
+    def thresholds(self) -> F64:
+        """(E, 3) Earth-centred unit vectors of the thresholds."""
+        return self._a
+
+    @property
+    def tangents(self) -> F64:
+        """(E, 3) unit vectors along each axis at its threshold, towards the far one."""
+        return self._t
+
+    @property
+    def normals(self) -> F64:
+        """(E, 3) normals of each axis great circle (to the left of travel)."""
+        return self._n
+
     def airport_centroids(self) -> tuple[Str, F64, F64, F64]:
         """Per airport ident (sorted): centroid of its runways' midpoints (lat_deg, lon_deg)
         and the largest distance of a midpoint from it (spread_m)."""
