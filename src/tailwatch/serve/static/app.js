@@ -31,7 +31,7 @@
   };
   TW.state = state;
   TW.setUnits(TW.pref.get("units", "aviation"));
-  const TRAIL_POINTS = 180;
+  const TRAIL_POINTS = 120;
   let map = null;
   let acLayer = null;
   let buf = new Float32Array(0);
@@ -162,18 +162,33 @@
   }
 
   // --- data: live -----------------------------------------------------------------------------
+  // live trails: per aircraft a ring of TRAIL_POINTS × (lon, lat, alt, mlat) in a Float32Array
+  // (20,000 aircraft × 120 points = 38 MB at most, and no garbage per update)
+  function trailPush(hex, lon, lat, alt, mlat) {
+    let r = state.trails.get(hex);
+    if (!r) state.trails.set(hex, (r = { b: new Float32Array(TRAIL_POINTS * 4), n: 0, head: 0 }));
+    const last = r.n ? ((r.head + TRAIL_POINTS - 1) % TRAIL_POINTS) * 4 : -1;
+    if (last >= 0 && r.b[last] === Math.fround(lon) && r.b[last + 1] === Math.fround(lat)) return;
+    const o = r.head * 4;
+    r.b[o] = lon; r.b[o + 1] = lat; r.b[o + 2] = alt == null ? NaN : alt; r.b[o + 3] = mlat ? 1 : 0;
+    r.head = (r.head + 1) % TRAIL_POINTS;
+    r.n = Math.min(r.n + 1, TRAIL_POINTS);
+  }
+  function trailCoords(hex) {
+    const r = state.trails.get(hex);
+    if (!r) return [];
+    const out = [];
+    for (let i = 0; i < r.n; i++) {
+      const o = ((r.head - r.n + i + TRAIL_POINTS) % TRAIL_POINTS) * 4;
+      out.push([r.b[o], r.b[o + 1], Number.isNaN(r.b[o + 2]) ? null : r.b[o + 2], r.b[o + 3] === 1]);
+    }
+    return out;
+  }
+
   function ingest(list, now) {
     for (const a of list) {
       state.aircraft.set(a.hex, a);
-      if (a.lat != null && a.lon != null) {
-        let t = state.trails.get(a.hex);
-        if (!t) state.trails.set(a.hex, (t = []));
-        const last = t[t.length - 1];
-        if (!last || last[0] !== a.lon || last[1] !== a.lat) {
-          t.push([a.lon, a.lat, TW.altNum(a), a.type === "mlat"]);
-          if (t.length > TRAIL_POINTS) t.shift();
-        }
-      }
+      if (a.lat != null && a.lon != null) trailPush(a.hex, a.lon, a.lat, TW.altNum(a), a.type === "mlat");
     }
     if (now) state.now = now;
     state.stats.updates++;
@@ -188,9 +203,11 @@
     let ws;
     try { ws = new WebSocket(`${proto}://${location.host}/api/live`); } catch (e) { poll(); return; }
     ws.onmessage = (ev) => {
+      const t0 = performance.now();
       const m = JSON.parse(ev.data);
       if (m.type === "snapshot") { state.aircraft.clear(); ingest(m.aircraft, m.now); }
       else if (m.type === "diff") { ingest(m.aircraft, m.now); remove(m.removed || []); }
+      sample("messageMs", performance.now() - t0);
       afterUpdate();
     };
     ws.onclose = () => { setStatus("live feed closed; polling"); setTimeout(poll, 1000); };
@@ -205,6 +222,13 @@
       afterUpdate();
     } catch (e) { setStatus(`offline: ${e.message}`); }
     setTimeout(poll, 2000);
+  }
+
+  /** the last 120 timings of a kind (for bench/webmap.py and the curious: tailwatch.timings()) */
+  function sample(kind, ms) {
+    const arr = state.stats[kind] || (state.stats[kind] = []);
+    arr.push(ms);
+    if (arr.length > 120) arr.shift();
   }
 
   function afterUpdate() {
@@ -269,7 +293,7 @@
       for (const a of state.aircraft.values()) {
         a._dist = distanceOf(a);
         if (a.lat == null || !passes(a)) continue;
-        a._pos = [a.lon, a.lat];
+        if (a._pos) { a._pos[0] = a.lon; a._pos[1] = a.lat; } else a._pos = [a.lon, a.lat];
         a._alt = a.alt_baro ?? a.alt_geom;
         a._track = a.track ?? a.true_heading ?? a.mag_heading ?? 0;
         out.push(a);
@@ -289,6 +313,17 @@
     return out;
   }
 
+  // altitude colours every 100 ft up to 50,000 ft (then the last), ground, unknown: no per-aircraft allocation
+  const LUT = new Float32Array((502 + 2) * 3);
+  for (let i = 0; i <= 501; i++) TW.altRGB(Math.max(1, i * 100)).forEach((v, k) => { LUT[i * 3 + k] = v / 255; });
+  TW.GROUND_RGB.forEach((v, k) => { LUT[502 * 3 + k] = v / 255; });
+  TW.altRGB(null).forEach((v, k) => { LUT[503 * 3 + k] = v / 255; });
+  function colourIndex(alt) {
+    if (alt === "ground") return 502 * 3;
+    if (alt == null) return 503 * 3;
+    return Math.min(501, Math.max(0, Math.round(alt / 100))) * 3;
+  }
+
   function fill(list) {
     const S = TW.STRIDE;
     if (buf.length < list.length * S) buf = new Float32Array(Math.ceil(list.length * 1.25 + 64) * S);
@@ -301,11 +336,11 @@
       const sinL = Math.sin(a._pos[1] * D);
       const y = 0.5 - Math.log((1 + sinL) / (1 - sinL)) / (4 * Math.PI);
       const shape = a._shape || (a._shape = TW.classify(a));
-      const rgb = TW.altRGB(a._alt === "ground" ? "ground" : a._alt);
+      const c = colourIndex(a._alt);
       const selected = sel.has(a.hex);
       const o = k * S;
       buf[o] = x; buf[o + 1] = y; buf[o + 2] = (a._track || 0) * D; buf[o + 3] = TW.SLOT[shape];
-      buf[o + 4] = rgb[0] / 255; buf[o + 5] = rgb[1] / 255; buf[o + 6] = rgb[2] / 255;
+      buf[o + 4] = LUT[c]; buf[o + 5] = LUT[c + 1]; buf[o + 6] = LUT[c + 2];
       buf[o + 7] = ((a.dbFlags & 1) ? 1 : 0) + (selected ? 2 : 0) + (state.layers.mlat && a.type === "mlat" ? 4 : 0);
       buf[o + 8] = (TW.shapeScale[shape] || 1) * (selected ? 1.3 : 1);
       k++;
@@ -319,7 +354,11 @@
     const t0 = performance.now();
     const list = collect();
     state.shown = list;
-    for (const a of list) if (a._shapeKey !== `${a.category}|${a.t}|${a.dbFlags}`) { a._shape = null; a._shapeKey = `${a.category}|${a.t}|${a.dbFlags}`; }
+    for (const a of list) {
+      if (a._cat !== a.category || a._t !== a.t || a._flags !== a.dbFlags) {
+        a._shape = null; a._cat = a.category; a._t = a.t; a._flags = a.dbFlags;
+      }
+    }
     const n = fill(list);
     acLayer.setData(buf, n);
     $("#f-count").textContent = `${list.length} shown of ${state.mode === "live" ? state.aircraft.size : (state.playback?.count ?? 0)}`;
@@ -329,6 +368,7 @@
     if (state.selected.length && $("#tab-aircraft").hidden === false) refreshPanelLive();
     document.body.dataset.rendered = String(list.length);
     state.stats.lastDrawMs = performance.now() - t0;
+    sample("drawMs", state.stats.lastDrawMs);
     setStatus();
   }
 
@@ -373,13 +413,13 @@
         const b = map.getBounds();
         for (const a of state.shown) {
           if (state.selected.includes(a.hex) || !b.contains(a._pos)) continue;
-          const t = state.trails.get(a.hex);
-          if (t && t.length > 1) line(t, false);
+          const t = trailCoords(a.hex);
+          if (t.length > 1) line(t, false);
         }
       }
       if (state.layers.trails !== "none") {
         for (const hex of state.selected) {
-          const live = state.trails.get(hex) || [];
+          const live = trailCoords(hex);
           if (hex === state.selected[0] && selectedTrack) {
             const c = selectedTrack.columns;
             for (const [a, b] of selectedTrack.segments) {
@@ -961,6 +1001,8 @@
     /** positions of the selected aircraft's stored track drawn (0 before it arrives) */
     storedTrack: () => state.stats.storedTrack || 0,
     lastDrawMs: () => state.stats.lastDrawMs,
+    timings: () => ({ messageMs: state.stats.messageMs || [], drawMs: state.stats.drawMs || [],
+      updates: state.stats.updates }),
   };
   TW.app = { select, playFrom, render, showTab, getMap: () => map };
   start();

@@ -113,7 +113,7 @@
       if (!this.scroller.offsetParent) return; // hidden tab: nothing to draw
       const cols = this.columns();
       const top = this.scroller.scrollTop;
-      const height = this.scroller.clientHeight || 600;
+      const height = Math.min(this.scroller.clientHeight || 600, window.innerHeight);
       const first = Math.max(0, Math.floor(top / ROW_PX) - 5);
       const last = Math.min(this.rows.length, first + Math.ceil(height / ROW_PX) + 10);
       const frag = document.createDocumentFragment();

@@ -52,9 +52,10 @@
   TW.units = { system: "aviation" };
   TW.unitNames = Object.keys(UNITS);
   TW.setUnits = (system) => { if (UNITS[system]) TW.units.system = system; };
+  const NF = [0, 1, 2].map((nd) => new Intl.NumberFormat(undefined, { maximumFractionDigits: nd, minimumFractionDigits: nd }));
   const conv = (kind, v, nd) => {
     const [f, u] = UNITS[TW.units.system][kind];
-    return `${(v * f).toLocaleString(undefined, { maximumFractionDigits: nd, minimumFractionDigits: nd })} ${u}`;
+    return `${NF[nd].format(v * f)} ${u}`;
   };
   TW.unitLabel = (kind) => UNITS[TW.units.system][kind][1];
   TW.fmt = {
