@@ -30,9 +30,11 @@ def db_url(db: str | None) -> str:
     return load_settings().db_url()
 
 
-def open_db(db: str | None, *, must_exist: bool = True) -> Store:
+def open_db(db: str | None, *, must_exist: bool = True, read_only: bool | None = None
+            ) -> Store:
     """Open the store; a query on a DuckDB file that is not there is an error, not a new
-    empty file."""
+    empty file. What only reads (``must_exist``, unless ``read_only`` says otherwise) opens
+    a DuckDB file read-only, beside a running ``tailwatch serve``."""
     from tailwatch.cli.main import fail
     from tailwatch.store import open_store
 
@@ -42,7 +44,7 @@ def open_db(db: str | None, *, must_exist: bool = True) -> Store:
         if not path.exists():
             fail(f"no history store at {path} (tailwatch import or tailwatch run --db make one)",
                  1)
-    return open_store(url)
+    return open_store(url, read_only=must_exist if read_only is None else read_only)
 
 
 def times(since: str | None, until: str | None) -> tuple[float | None, float | None]:
@@ -293,9 +295,20 @@ def register(app: typer.Typer) -> None:
         limit: int | None = typer.Option(None, "--limit", min=0, help="At most N rows."),
         as_json: bool = typer.Option(False, "--json", help="JSON array of rows."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
+        write: bool = typer.Option(False, "--write", help="Open the store for writing (for "
+                                   "DELETE, UPDATE, ...); by default it is opened read-only, "
+                                   "which works beside a running `tailwatch serve`."),
     ) -> None:
         """Run SQL on the history store (tables: positions, aircraft, flights, events,
-        aircraft_db)."""
-        with closing(open_db(db)) as store:
-            table = store.query(query)
+        aircraft_db; the same names on DuckDB and ClickHouse)."""
+        from tailwatch.cli.main import fail
+        from tailwatch.core.errors import StoreError
+
+        with closing(open_db(db, read_only=not write)) as store:
+            try:
+                table = store.query(query)
+            except StoreError as e:
+                if not write and "read-only" in str(e):
+                    fail(f"{e}\n(the store is opened read-only: add --write to change it)")
+                raise
         emit(table, as_json=as_json, limit=limit, title="")

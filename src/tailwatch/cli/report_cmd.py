@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         url = db or load_settings().db_url()
         if "://" not in url and not Path(url).exists():
             fail(f"no store at {url}")
-        store = open_store(url)
+        store = open_store(url, read_only=True)
         try:
             notes = Annotations.load(*annotations) if annotations else None
             inp = gather(store, icao24=icao24, flight_id=flight, since=t0, until=t1,

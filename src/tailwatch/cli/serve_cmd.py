@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         url = db or settings.db_url()
         if "://" not in url and not Path(url).exists():
             fail(f"no store at {url}")
-        store = open_store(url)
+        store = open_store(url, read_only=True)
         notes = Annotations.load(*annotations) if annotations else None
         state = LiveState(store=store, identity=IdentityResolver(annotations=notes))
         service = None

@@ -116,13 +116,17 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, read_only: bool = False) -> Store:
     """Open (creating if needed) the store at ``url``.
 
     * ``/path/file.duckdb``, ``duckdb:///path/file.duckdb``, ``:memory:``: DuckDB.
     * ``clickhouse+chdb:///path/dir``: ClickHouse in process (chdb), data in that directory.
     * ``clickhouse://[user[:password]@]host[:8123][/database]``: a ClickHouse server over
       HTTP (``clickhouses://`` for HTTPS).
+
+    ``read_only`` (for what only reads: ``tailwatch serve``, ``sql``, the query commands)
+    opens a DuckDB file read-only, so that several readers can share it (a file must exist
+    and hold the schema); ClickHouse serves readers and writers at once and ignores it.
     """
     if url.startswith("clickhouse+chdb://"):
         from tailwatch.store.clickhouse import ClickHouseStore
@@ -149,7 +153,7 @@ def open_store(url: str) -> Store:
         raise StoreError(f"unknown store URL scheme: {url!r}")
     from tailwatch.store.duckdb import DuckDBStore
 
-    return DuckDBStore(url)
+    return DuckDBStore(url, read_only=read_only)
 
 
 # --- numpy columns → Arrow (storage types) ---------------------------------------------------

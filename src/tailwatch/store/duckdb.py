@@ -1,5 +1,11 @@
 """DuckDB history store: one file, Arrow batches in, Arrow tables out.
 
+DuckDB lets one process open a file for writing and then no other process open it at all,
+or several processes open it read-only at once. ``DuckDBStore(path, read_only=True)`` (what
+``tailwatch serve`` and the query commands use) opens it read-only; a file another process
+is writing (``tailwatch run --db``, ``replay --db``, ``import``) cannot be opened, and the
+error says so and names that process.
+
 Each write is one transaction: the batch (registered as an Arrow view, then
 ``INSERT … SELECT``), the duplicate check against the rows already stored, and the resume
 token of the source. A crash before ``COMMIT`` leaves neither the rows nor the token; after it,
@@ -9,6 +15,7 @@ both (DuckDB's write-ahead log is synced at commit).
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -70,24 +77,71 @@ def _arrow(rel: Any) -> pa.Table:
     raise StoreError("this DuckDB version cannot return Arrow tables")
 
 
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _holder_command(pid: int) -> str:
+    """The command line of process ``pid`` (Linux), or an empty string."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+    if len(args) > 2 and args[1] == "-m":
+        args = args[2:]
+    return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(args))[:200]
+
+
+def open_error(path: str, exc: Exception, *, read_only: bool) -> StoreError:
+    """A clear :class:`StoreError` for a failed open: a lock held by another process is
+    named (and what to do about it), anything else is passed on."""
+    m = _LOCK_HOLDER.search(str(exc))
+    if m is None:
+        return StoreError(f"cannot open DuckDB store {path!r}: {exc}")
+    pid = int(m["pid"])
+    cmd = _holder_command(pid)
+    who = f"process {pid}" + (f" ({cmd})" if cmd else "")
+    if read_only:
+        return StoreError(
+            f"cannot read {path}: {who} has it open for writing, and DuckDB lets no other "
+            "process open a file while one writes it. Query the running process instead "
+            "(its --web API: /api/positions, /api/flights, ...), stop it first, or store "
+            "into ClickHouse, which serves readers and writers at once.")
+    return StoreError(
+        f"cannot open {path} for writing: {who} has it open, and DuckDB lets only one "
+        "process write a file, and only when no other process has it open (readers such as "
+        "`tailwatch serve` included). Stop that process first, or write into another file.")
+
+
 class DuckDBStore(HistoryQueries):
-    """The history store in one DuckDB file (or ``:memory:``)."""
+    """The history store in one DuckDB file (or ``:memory:``); ``read_only`` opens an
+    existing file without writing anything to it (several processes may do so at once)."""
 
     engine = "duckdb"
     dialect = DIALECT
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, read_only: bool = False) -> None:
         self.path = path
         self.rejects = Rejects()
         self._lock = threading.RLock()
+        memory = path.startswith(":memory:")
+        self.read_only = read_only and not memory
         try:
-            if not path.startswith(":memory:"):
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(path)
+            if self.read_only:
+                if not Path(path).expanduser().is_file():
+                    raise StoreError(f"no history store at {path}")
+                self._con = duckdb.connect(path, read_only=True)
+            else:
+                if not memory:
+                    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                self._con = duckdb.connect(path)
         except (duckdb.Error, OSError) as exc:
-            raise StoreError(f"cannot open DuckDB store {path!r}: {exc}") from exc
+            raise open_error(path, exc, read_only=self.read_only) from exc
         try:
             self._con.execute("SET TimeZone = 'UTC'")
+            if self.read_only:
+                self._check_schema()
+                return
             for table in TABLES:
                 self._con.execute(duckdb_ddl(table))
             self._con.execute(DUCKDB_RESUME_DDL)
@@ -107,6 +161,18 @@ class DuckDBStore(HistoryQueries):
             [table],
         ).fetchall()
         return [(str(name), str(typ)) for name, typ in rows]
+
+    def _check_schema(self) -> None:
+        """Read-only: the file must hold the current schema (nothing can be migrated)."""
+        for table in TABLES:
+            live = dict(self.live_columns(table))
+            if not live:
+                raise StoreError(f"{self.path}: no {table} table: not a tailwatch history "
+                                 "store (or an empty file): open it for writing once")
+            missing = [n for n, _, _ in duckdb_columns(table) if n not in live]
+            if missing:
+                raise StoreError(f"{self.path}: {table} lacks {missing} (made by an older "
+                                 "tailwatch): open it for writing once to migrate it")
 
     def _migrate(self) -> None:
         """Add columns the schema gained since the file was made; refuse any other drift."""
