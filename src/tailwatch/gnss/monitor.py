@@ -209,25 +209,18 @@ class GnssMonitor:
 
     def _same_point(self, t: npt.NDArray[np.float64], lat: npt.NDArray[np.float64],
                     lon: npt.NDArray[np.float64], icao: npt.NDArray[np.uint32],
-                    gs: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+                    gs: npt.NDArray[np.float64], slots: npt.NDArray[np.int64]
+                    ) -> npt.NDArray[np.float64]:
         """Per position: how many aircraft stand still at the same point (within
         ``same_point_nm``, in the same minute) while their velocity says they move; 0 below
-        ``same_point_min_aircraft``. A position stands still when it repeats the previous one
-        of its aircraft in the batch."""
+        ``same_point_min_aircraft``."""
         n = t.shape[0]
         out = np.zeros(n)
-        if n < self.params.same_point_min_aircraft:
+        p = self.params
+        m = kn.still_moving(slots, lat, lon, gs, self._state, p.min_moving_kt)
+        if int(m.sum()) < p.same_point_min_aircraft:
             return out
-        order = np.lexsort((t, icao))
-        same = np.zeros(n, dtype=bool)
-        same[1:] = ((icao[order][1:] == icao[order][:-1]) & (lat[order][1:] == lat[order][:-1])
-                    & (lon[order][1:] == lon[order][:-1]))
-        still = np.zeros(n, dtype=bool)
-        still[order] = same
-        m = still & (gs > self.params.min_moving_kt)
-        if int(m.sum()) < self.params.same_point_min_aircraft:
-            return out
-        cell = self.params.same_point_nm / 60.0
+        cell = p.same_point_nm / 60.0
         key = np.stack([np.floor(t[m] / 60.0), np.round(lat[m] / cell),
                         np.round(lon[m] * np.cos(np.radians(lat[m])) / cell),
                         icao[m].astype(np.float64)], axis=1)
@@ -235,7 +228,7 @@ class GnssMonitor:
         _, pinv, pcount = np.unique(uniq[:, :3], axis=0, return_inverse=True,
                                     return_counts=True)
         per_row = pcount[pinv.reshape(-1)][inv.reshape(-1)].astype(np.float64)
-        per_row[per_row < self.params.same_point_min_aircraft] = 0.0
+        per_row[per_row < p.same_point_min_aircraft] = 0.0
         out[m] = per_row
         return out
 
@@ -271,7 +264,7 @@ class GnssMonitor:
                          src == _MLAT, np.isin(src, _FEEDS) | (src < 0),
                          self._beyond_horizon({"source": src, "lat": lat,
                                                               "lon": lon}, n, alt),
-                         self._same_point(t, lat, lon, icao, gs),
+                         self._same_point(t, lat, lon, icao, gs, slots),
                          self._state, self._p, flags, est_lat, est_lon, out)
         if n:
             self._last_t = max(self._last_t, float(t[-1]))

@@ -1,0 +1,375 @@
+"""H3 hexagons per hour and per day: aircraft seen, degraded, share, spoofed, level.
+
+``CellAggregator.update(step)`` takes what :meth:`GnssMonitor.update` returned for a batch (per
+position: flags and the estimated true position) and keeps, per aircraft, one row each time
+the aircraft enters a new grid square (``grid_deg``, 0.01°) in a new hour or gets worse there —
+a compiled loop over one state row per aircraft. ``flush(upto_t)`` turns the hours (and days)
+that ended before ``upto_t`` into cell rows (``core.schema.GNSS_CELL_FIELDS``): the squares go
+through ``h3.latlng_to_cell`` once each at the finest resolution kept, the coarser cells are
+its parents (bit operations on the H3 index, no call), and aircraft are counted once per cell.
+
+Levels (thresholds in :class:`GnssParams`): **high** when at least ``level_min_aircraft`` aircraft
+were seen, at least ``level_min_degraded`` were degraded and their share reached
+``level_high_share`` (10 %), or when two aircraft or more were spoofed; **low** when the share
+reached ``level_low_share`` (2 %) with enough aircraft seen, or one aircraft was spoofed;
+**none** otherwise. A spoofed aircraft is placed where it really was (dead reckoning), not where
+its receiver said.
+"""
+
+# numba kernels compute on np.int64 scalars; mypy sees np.int64 where int is annotated:
+# mypy: disable-error-code="arg-type,assignment,return-value,no-any-return"
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+from h3.api import basic_int as h3i
+
+from tailwatch.core.schema import GNSS_CELL_FIELDS, empty_columns, icao_hex_matrix
+from tailwatch.gnss import kernel as kn
+from tailwatch.gnss.monitor import GnssStep, SlotMap
+from tailwatch.gnss.params import GnssParams
+
+Columns = dict[str, np.ndarray]
+HOUR_S = 3600.0
+DAY_S = 86400.0
+BIT_DEGRADED = 1
+BIT_SPOOFED = 2
+
+# per-aircraft state (int64): hour, cell, bits, worst nic, worst nacp
+_ST = 5
+# per-aircraft current cell outline (float64): 6 vertices lat, then 6 lon
+_PV = 12
+# rows: hour (or day), slot, cell, bits, nic, nacp
+_NR = 6
+
+
+@nb.njit(cache=True)
+def _inside(lat: float, lon: float, poly: npt.NDArray[np.float64]) -> bool:
+    """Point in the convex hexagon ``poly`` (6 lat then 6 lon; NaN: no cell yet)."""
+    if math.isnan(poly[0]):
+        return False
+    sign = 0
+    for j in range(6):
+        k = (j + 1) % 6
+        ay = poly[j]
+        ax = poly[6 + j]
+        by = poly[k]
+        bx = poly[6 + k]
+        if abs(bx - ax) > 180.0 or abs(lon - ax) > 180.0:
+            return False  # across the antimeridian: always look the cell up
+        cross = (bx - ax) * (lat - ay) - (by - ay) * (lon - ax)
+        sg = 1 if cross > 0 else (-1 if cross < 0 else 0)
+        if sg != 0:
+            if sign == 0:
+                sign = sg
+            elif sg != sign:
+                return False
+    return True
+
+
+@nb.njit(cache=True)
+def _emit(slots: npt.NDArray[np.int64], t: npt.NDArray[np.float64],
+          lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
+          flags: npt.NDArray[np.int8], nic: npt.NDArray[np.int64],
+          nacp: npt.NDArray[np.int64], todo: npt.NDArray[np.bool_],
+          st: npt.NDArray[np.int64], poly: npt.NDArray[np.float64],
+          looked_up: npt.NDArray[np.bool_], rows: npt.NDArray[np.int64],
+          need: npt.NDArray[np.int64]) -> tuple[int, int]:
+    """One round over the positions still ``todo``: a row (hour, slot, cell, bits, nic, nacp)
+    when a position adds an hour, a degradation/spoofing bit or a worse NIC/NACp to its
+    aircraft's current cell. A position outside its aircraft's current cell outline goes to
+    ``need`` (its cell must be looked up) and the aircraft's later positions wait for the next
+    round; ``looked_up`` marks the aircraft whose next position is the one just looked up (in
+    its cell whatever the outline test says: cell edges are arcs). Returns (rows, needs)."""
+    k = 0
+    m = 0
+    relevant = kn.FLAG_CLEAN | kn.FLAG_BAD | kn.FLAG_DEGRADED | kn.FLAG_SPOOFED
+    waiting = np.zeros(st.shape[0], np.bool_)
+    for i in range(t.shape[0]):
+        if not todo[i]:
+            continue
+        f = flags[i]
+        if (f & relevant) == 0 or math.isnan(lat[i]) or math.isnan(lon[i]):
+            todo[i] = False
+            continue
+        s = slots[i]
+        if waiting[s]:
+            continue
+        if looked_up[s]:
+            looked_up[s] = False
+        elif not _inside(lat[i], lon[i], poly[s]):
+            waiting[s] = True
+            need[m] = i
+            m += 1
+            continue
+        todo[i] = False
+        hour = np.int64(math.floor(t[i] / 3600.0))
+        bits = np.int64(0)
+        if f & kn.FLAG_DEGRADED:
+            bits |= BIT_DEGRADED
+        if f & kn.FLAG_SPOOFED:
+            bits |= BIT_SPOOFED
+        ni = nic[i] if nic[i] >= 0 else 99
+        na = nacp[i] if nacp[i] >= 0 else 99
+        if st[s, 0] == hour:
+            if (bits | st[s, 2]) == st[s, 2] and ni >= st[s, 3] and na >= st[s, 4]:
+                continue
+            bits |= st[s, 2]
+            ni = min(ni, st[s, 3])
+            na = min(na, st[s, 4])
+        st[s, 0] = hour
+        st[s, 2] = bits
+        st[s, 3] = ni
+        st[s, 4] = na
+        rows[k, 0] = hour
+        rows[k, 1] = s
+        rows[k, 2] = st[s, 1]
+        rows[k, 3] = bits
+        rows[k, 4] = ni
+        rows[k, 5] = na
+        k += 1
+    return k, m
+
+
+def reduce_rows(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """One row per (period, slot, cell): bits OR-ed, worst NIC/NACp (rows in the _NR layout)."""
+    if not len(rows):
+        return rows
+    order = np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))
+    r = rows[order]
+    new = np.ones(len(r), dtype=bool)
+    new[1:] = (r[1:, 0] != r[:-1, 0]) | (r[1:, 1] != r[:-1, 1]) | (r[1:, 2] != r[:-1, 2])
+    starts = np.flatnonzero(new)
+    out = r[starts].copy()
+    out[:, 3] = np.bitwise_or.reduceat(r[:, 3], starts)
+    out[:, 4] = np.minimum.reduceat(r[:, 4], starts)
+    out[:, 5] = np.minimum.reduceat(r[:, 5], starts)
+    return out
+
+
+def parent_cells(cells: npt.NDArray[np.uint64], res: int) -> npt.NDArray[np.uint64]:
+    """H3 parents at ``res`` of cells (uint64 indexes of a finer resolution), by bit operations:
+    the resolution field set to ``res`` and the digits below it set to 7 (unused)."""
+    res_mask = np.uint64(0xF) << np.uint64(52)
+    unused = np.uint64(0)
+    for digit in range(res + 1, 16):
+        unused |= np.uint64(7) << np.uint64((15 - digit) * 3)
+    out: npt.NDArray[np.uint64] = (cells & ~res_mask) | (np.uint64(res) << np.uint64(52)) | unused
+    return out
+
+
+def level_of(aircraft: npt.NDArray[np.int64], degraded: npt.NDArray[np.int64],
+             spoofed: npt.NDArray[np.int64], p: GnssParams) -> npt.NDArray[np.int8]:
+    """0 none, 1 low, 2 high (see the module's docstring)."""
+    share = np.where(aircraft > 0, degraded / np.maximum(aircraft, 1), 0.0)
+    enough = aircraft >= p.level_min_aircraft
+    high = (enough & (degraded >= p.level_min_degraded) & (share >= p.level_high_share)) | (
+        spoofed >= 2)
+    low = (enough & (degraded >= 1) & (share >= p.level_low_share)) | (spoofed >= 1)
+    out: npt.NDArray[np.int8] = np.where(high, 2, np.where(low, 1, 0)).astype(np.int8)
+    return out
+
+
+LEVELS = ("none", "low", "high")
+
+
+class CellAggregator:
+    """Incremental hexagon counts: ``update(step)`` per monitor step, ``flush(upto_t)`` for the
+    periods that ended before ``upto_t`` (``flush()``: all of them)."""
+
+    def __init__(self, params: GnssParams | None = None, *, days: bool = True) -> None:
+        self.params = params or GnssParams()
+        res = sorted(set(self.params.resolutions))
+        if not res or res[0] < 0 or res[-1] > 15:
+            raise ValueError(f"H3 resolutions must be 0-15, not {res}")
+        self.resolutions = res
+        self.days = days
+        self._slots = SlotMap()
+        self._st = np.full((1024, _ST), -1, dtype=np.int64)
+        self._poly = np.full((1024, _PV), np.nan)
+        self._pending: list[npt.NDArray[np.int64]] = []
+        self._day_rows = np.empty((0, _NR), dtype=np.int64)
+        self._centres: dict[int, tuple[float, float]] = {}
+        #: cell look-ups made (one per cell an aircraft enters)
+        self.lookups = 0
+
+    def _room(self, rows_needed: int) -> None:
+        have = self._st.shape[0]
+        if rows_needed <= have:
+            return
+        rows_n = max(rows_needed, 2 * have)
+        st = np.full((rows_n, _ST), -1, dtype=np.int64)
+        st[:have] = self._st
+        poly = np.full((rows_n, _PV), np.nan)
+        poly[:have] = self._poly
+        self._st, self._poly = st, poly
+
+    def update(self, step: GnssStep) -> None:
+        """Take a monitor step (positions in time order). Long steps (a history) are cut into
+        minutes so that an aircraft crosses few cells within one pass."""
+        n = len(step.t)
+        if not n:
+            return
+        if n > 4096 and step.t[-1] - step.t[0] > 60.0:
+            edges = np.searchsorted(step.t, np.arange(step.t[0], step.t[-1] + 60.0, 60.0))
+            edges = np.unique(np.append(edges, n))
+            lo = 0
+            for hi in edges.tolist():
+                if hi > lo:
+                    self._update(GnssStep(step.events, step.flags[lo:hi], step.est_lat[lo:hi],
+                                          step.est_lon[lo:hi], step.icao24[lo:hi],
+                                          step.t[lo:hi], step.nic[lo:hi], step.nacp[lo:hi]))
+                lo = hi
+            return
+        self._update(step)
+
+    def _update(self, step: GnssStep) -> None:
+        n = len(step.t)
+        slots, _ = self._slots.lookup(step.icao24)
+        self._room(len(self._slots))
+        todo = np.ones(n, dtype=bool)
+        nic = step.nic.astype(np.int64)
+        nacp = step.nacp.astype(np.int64)
+        finest = self.resolutions[-1]
+        rows = np.empty((n, _NR), dtype=np.int64)
+        need = np.empty(n, dtype=np.int64)
+        looked_up = np.zeros(self._st.shape[0], dtype=bool)
+        while True:
+            k, m = _emit(slots, step.t, step.est_lat, step.est_lon, step.flags, nic, nacp,
+                         todo, self._st, self._poly, looked_up, rows, need)
+            if k:
+                self._pending.append(rows[:k].copy())
+            if not m:
+                break
+            self.lookups += m
+            lats = step.est_lat[need[:m]].tolist()
+            lons = step.est_lon[need[:m]].tolist()
+            for i, la, lo in zip(need[:m].tolist(), lats, lons, strict=True):
+                cell = h3i.latlng_to_cell(la, lo, finest)  # one look-up per cell entered
+                s = int(slots[i])
+                looked_up[s] = True
+                self._st[s, 0] = -1  # a new cell: its first position makes a row
+                self._st[s, 1] = np.uint64(cell).view(np.int64)
+                outline = h3i.cell_to_boundary(cell)
+                if len(outline) == 6:
+                    self._poly[s] = [v[0] for v in outline] + [v[1] for v in outline]
+                else:  # a pentagon (12 on Earth, all at sea): looked up at each position
+                    self._poly[s, :] = np.nan
+
+    # --- periods -------------------------------------------------------------------------
+    def flush(self, upto_t: float = math.inf) -> Columns:
+        """Cell rows of the hours (and days) ending at or before ``upto_t``."""
+        allrows = (np.concatenate(self._pending) if self._pending
+                   else np.empty((0, _NR), dtype=np.int64))
+        done = (allrows[:, 0] + 1) * HOUR_S <= upto_t
+        self._pending = [allrows[~done]] if (~done).any() else []
+        rows = reduce_rows(allrows[done])
+        parts: list[Columns] = []
+        if len(rows):
+            parts.append(self._period_cells("hour", HOUR_S, rows))
+            if self.days:
+                day = rows.copy()
+                day[:, 0] = (rows[:, 0] * HOUR_S // DAY_S).astype(np.int64)
+                self._day_rows = reduce_rows(np.concatenate([self._day_rows, day]))
+        if self.days and len(self._day_rows):
+            ended = (self._day_rows[:, 0] + 1) * DAY_S <= upto_t
+            if ended.any():
+                parts.append(self._period_cells("day", DAY_S, self._day_rows[ended]))
+                self._day_rows = self._day_rows[~ended]
+        if not parts:
+            return empty_cells()
+        return {f.name: np.concatenate([p[f.name] for p in parts]) for f in GNSS_CELL_FIELDS}
+
+    def _period_cells(self, period: str, length_s: float, rows: npt.NDArray[np.int64]
+                      ) -> Columns:
+        parts: list[Columns] = []
+        finest = rows[:, 2].view(np.uint64)
+        for res in self.resolutions:
+            r = rows.copy()
+            if res != self.resolutions[-1]:
+                r[:, 2] = parent_cells(finest, res).view(np.int64)
+                r = reduce_rows(r)
+            parts.append(self._rows_to_cells(r, period, length_s, res))
+        return {f.name: np.concatenate([p[f.name] for p in parts]) for f in GNSS_CELL_FIELDS}
+
+    def _rows_to_cells(self, red: npt.NDArray[np.int64], period: str, length_s: float,
+                       res: int) -> Columns:
+        """``red``: one row per (period, slot, cell); sorted here by (period, cell)."""
+        order = np.lexsort((red[:, 1], red[:, 2], red[:, 0]))
+        red = red[order]
+        new = np.ones(len(red), dtype=bool)
+        new[1:] = (red[1:, 0] != red[:-1, 0]) | (red[1:, 2] != red[:-1, 2])
+        starts = np.flatnonzero(new)
+        m = len(starts)
+        inv = np.cumsum(new) - 1
+        aircraft = np.diff(np.append(starts, len(red))).astype(np.int64)
+        degraded = np.bincount(inv, weights=(red[:, 3] & BIT_DEGRADED) > 0,
+                               minlength=m).astype(np.int64)
+        spoofed = np.bincount(inv, weights=(red[:, 3] & BIT_SPOOFED) > 0,
+                              minlength=m).astype(np.int64)
+        levels = level_of(aircraft, degraded, spoofed, self.params)
+        cols = empty_columns(GNSS_CELL_FIELDS, m)
+        cols["start"] = red[starts, 0].astype(np.float64) * length_s
+        cols["period"] = np.full(m, period, dtype=object)
+        cols["res"] = np.full(m, res, dtype=np.int8)
+        ids = red[starts, 2].view(np.uint64).tolist()
+        centres = np.array([self._centre(c) for c in ids], dtype=np.float64).reshape(-1, 2)
+        cols["h3"] = np.array([f"{c:x}" for c in ids], dtype=object)
+        cols["lat"] = centres[:, 0]
+        cols["lon"] = centres[:, 1]
+        cols["aircraft"] = aircraft.astype(np.int32)
+        cols["degraded"] = degraded.astype(np.int32)
+        cols["share"] = (degraded / np.maximum(aircraft, 1)).astype(np.float32)
+        cols["spoofed"] = spoofed.astype(np.int32)
+        cols["level"] = np.array([LEVELS[v] for v in levels.tolist()], dtype=object)
+        cols["details"] = self._details(red, inv, m)
+        return cols
+
+    def _centre(self, cell: int) -> tuple[float, float]:
+        c = self._centres.get(cell)
+        if c is None:
+            c = h3i.cell_to_latlng(cell)
+            if len(self._centres) > 1_000_000:
+                self._centres.clear()
+            self._centres[cell] = c
+        return c
+
+    def _details(self, red: npt.NDArray[np.int64], inv: npt.NDArray[np.int64], m: int
+                 ) -> np.ndarray:
+        """Per cell, its aircraft as JSON ``[[icao24, worst NIC, worst NACp, degraded,
+        spoofed], ...]``: spoofed first, then degraded, then by NIC (null: not reported)."""
+        spoofed = (red[:, 3] & BIT_SPOOFED) > 0
+        degraded = (red[:, 3] & BIT_DEGRADED) > 0
+        order = np.lexsort((red[:, 4], ~degraded, ~spoofed, inv))
+        hexes = icao_hex(self._slots.icao_of_slot[red[order, 1]])
+        nic = np.where(red[order, 4] >= 99, "null", red[order, 4].astype(str))
+        nacp = np.where(red[order, 5] >= 99, "null", red[order, 5].astype(str))
+        d = degraded[order].astype(np.int8).astype(str)
+        sp = spoofed[order].astype(np.int8).astype(str)
+        items = np.char.add(np.char.add(np.char.add(np.char.add(np.char.add(np.char.add(
+            np.char.add(np.char.add(np.char.add('["', hexes), '",'), nic), ","), nacp), ","),
+            d), ","), sp)
+        bounds = np.searchsorted(inv[order], np.arange(m + 1)).tolist()
+        texts = items.tolist()
+        out = np.empty(m, dtype=object)
+        for c in range(m):  # one text per cell row
+            out[c] = "[" + "],".join(texts[bounds[c]:bounds[c + 1]]) + "]]"
+        return out
+
+
+def icao_hex(icao: npt.NDArray[np.uint32]) -> npt.NDArray[np.str_]:
+    """Lowercase 6-digit hex strings of addresses (vectorised)."""
+    digits = icao_hex_matrix(icao)
+    out: npt.NDArray[np.str_] = np.ascontiguousarray(digits).view("S6").reshape(-1).astype(str)
+    return out
+
+
+def empty_cells() -> Columns:
+    cols = empty_columns(GNSS_CELL_FIELDS, 0)
+    for name in ("period", "h3", "level", "details"):
+        cols[name] = np.empty(0, dtype=object)
+    return cols

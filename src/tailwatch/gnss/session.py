@@ -1,0 +1,115 @@
+"""GNSS monitoring of a stream (live runs, replays) and of a stored history.
+
+Live: one :class:`GnssSession` per pipeline; ``update(positions)`` returns the GNSS events
+closed by the batch (feed them where the detector's events go) and writes the hexagons of each
+hour to the store as soon as the positions' clock passes the hour; ``flush()`` at the end.
+
+History: :func:`gnss_from_store` reads the stored positions hour by hour and writes the same
+hexagons (and the events), so a store filled by imports gets its map too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tailwatch.core.schema import EVENT_FIELDS, empty_columns
+from tailwatch.gnss.cells import HOUR_S, CellAggregator, empty_cells
+from tailwatch.gnss.cellstore import write_cells
+from tailwatch.gnss.monitor import Columns, GnssMonitor, concat_events
+from tailwatch.gnss.params import GnssParams
+from tailwatch.store.base import Store, to_columns
+
+
+@dataclass(slots=True)
+class GnssTotals:
+    positions: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    cell_rows: int = 0
+
+
+class GnssSession:
+    """Monitor + hexagon aggregation for one stream. ``store``: where the hexagons (and, with
+    ``write_events``, the events) go; ``on_cells``: called with each batch of cell rows (for a
+    server that keeps the latest hour in memory)."""
+
+    def __init__(self, params: GnssParams | None = None, *, store: Store | None = None,
+                 receivers: Sequence[tuple[float, float, float]] = (),
+                 write_events: bool = False,
+                 on_cells: Callable[[Columns], None] | None = None) -> None:
+        self.params = params or GnssParams()
+        self.monitor = GnssMonitor(self.params, receivers=receivers)
+        self.cells = CellAggregator(self.params)
+        self.store = store
+        self.write_events = write_events
+        self.on_cells = on_cells
+        self.totals = GnssTotals()
+        self._flushed_to = -math.inf
+
+    def update(self, positions: Any) -> Columns:
+        """GNSS events closed by this batch (EVENT_FIELDS columns)."""
+        step = self.monitor.update(positions)
+        self.cells.update(step)
+        self.totals.positions += len(step.t)
+        if len(step.t):
+            hour = math.floor(float(step.t[-1]) / HOUR_S) * HOUR_S
+            if hour > self._flushed_to:
+                self._emit_cells(self.cells.flush(hour))
+                self._flushed_to = hour
+        events = concat_events([step.events, self.monitor.expire()])
+        self._emit_events(events)
+        return events
+
+    def flush(self) -> Columns:
+        """Close every episode and every period (end of the stream)."""
+        events = self.monitor.flush()
+        self._emit_events(events)
+        self._emit_cells(self.cells.flush())
+        return events
+
+    def _emit_cells(self, cells: Columns) -> None:
+        if not len(cells["h3"]):
+            return
+        self.totals.cell_rows += len(cells["h3"])
+        if self.store is not None:
+            write_cells(self.store, cells)
+        if self.on_cells is not None:
+            self.on_cells(cells)
+
+    def _emit_events(self, events: Columns) -> None:
+        for typ in events["type"].tolist():
+            self.totals.events[typ] = self.totals.events.get(typ, 0) + 1
+        if self.store is not None and self.write_events and len(events["t"]):
+            self.store.write("events", events)
+
+
+def gnss_from_store(store: Store, *, since: float, until: float,
+                    params: GnssParams | None = None, write: bool = True,
+                    chunk_s: float = HOUR_S) -> tuple[Columns, Columns, GnssTotals]:
+    """Run the monitor and the aggregation over the stored positions of [since, until), an
+    hour at a time. Returns (events, cells, totals); with ``write`` the cells and events are
+    stored (the events table drops the ones already there)."""
+    session = GnssSession(params, store=store if write else None, write_events=write)
+    collected: list[Columns] = []
+    if not write:
+        session.on_cells = collected.append
+    events: list[Columns] = []
+    t = math.floor(since / HOUR_S) * HOUR_S
+    while t < until:
+        hi = min(until, t + chunk_s)
+        tab = store.positions(since=max(t, since), until=hi)
+        if tab.num_rows:
+            cols = to_columns("positions", tab)
+            events.append(session.update(cols))
+        t = hi
+    events.append(session.flush())
+    ev = concat_events(events) if events else empty_columns(EVENT_FIELDS, 0)
+    if collected:
+        cells = {k: np.concatenate([c[k] for c in collected]) for k in collected[0]}
+    else:
+        cells = empty_cells()
+    return ev, cells, session.totals

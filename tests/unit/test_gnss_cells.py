@@ -1,0 +1,178 @@
+"""GNSS hexagons: simulated zones flagged inside and clean outside, hysteresis, incremental
+equals whole, and the gnss_cells table on both engines (DuckDB, chdb)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import h3
+import numpy as np
+import pytest
+
+from tailwatch.gnss import GnssMonitor, GnssParams
+from tailwatch.gnss.cells import CellAggregator, parent_cells
+from tailwatch.gnss.cellstore import query_cells, read_cells, write_cells
+from tailwatch.gnss.session import GnssSession, gnss_from_store
+from tailwatch.gnss.synthetic import Zone, flights
+from tailwatch.reference.geo import distance_nm
+from tailwatch.store.base import open_store
+
+T0 = 1_700_006_400.0  # a midnight UTC
+JAM = Zone("jamming", 55.0, 19.0, 60.0)
+SPOOF = Zone("spoofing", 55.0, 23.0, 50.0, spoof_lat=54.0, spoof_lon=25.0)
+HAVE_CHDB = importlib.util.find_spec("chdb") is not None
+ENGINES = [
+    "duckdb",
+    pytest.param("chdb", marks=pytest.mark.skipif(not HAVE_CHDB, reason="chdb is not installed")),
+]
+
+
+def _positions(n: int = 30, hours: float = 1.0, seed: int = 1) -> dict[str, np.ndarray]:
+    cols, _ = flights(n, T0, hours * 3600, lat0=55.0, lon0=15.0, spread_deg=1.0,
+                      zones=(JAM, SPOOF), track_range_deg=(70, 110), seed=seed)
+    return cols
+
+
+def _cells(cols: dict[str, np.ndarray], params: GnssParams | None = None
+           ) -> dict[str, np.ndarray]:
+    mon = GnssMonitor(params)
+    agg = CellAggregator(params)
+    agg.update(mon.update(cols))
+    return agg.flush()
+
+
+def _rows(cells: dict[str, np.ndarray], res: int, period: str = "hour"
+          ) -> dict[str, tuple[int, int, int, str]]:
+    m = (cells["res"] == res) & (cells["period"] == period)
+    return {str(h): (int(a), int(d), int(s), str(lv)) for h, a, d, s, lv in zip(
+        cells["h3"][m], cells["aircraft"][m], cells["degraded"][m], cells["spoofed"][m],
+        cells["level"][m], strict=True)}
+
+
+def test_parents_by_bits_match_h3() -> None:
+    cells = [h3.latlng_to_cell(la, lo, 6) for la, lo in ((55.0, 22.0), (-33.9, 151.2),
+                                                         (64.1, -21.9), (0.1, -179.9))]
+    ints = np.array([h3.str_to_int(c) for c in cells], dtype=np.uint64)
+    for res in (3, 4, 5):
+        got = [h3.int_to_str(int(x)) for x in parent_cells(ints, res)]
+        assert got == [h3.cell_to_parent(c, res) for c in cells]
+
+
+def test_cells_inside_the_zones_are_flagged_and_outside_clean() -> None:
+    cols = _positions()
+    cells = _cells(cols)
+    rows = _rows(cells, 4)
+    m = (cells["res"] == 4) & (cells["period"] == "hour")
+    lat, lon = cells["lat"][m], cells["lon"][m]
+    level = cells["level"][m]
+    d_jam = distance_nm(lat, lon, JAM.lat, JAM.lon)
+    d_spoof = distance_nm(lat, lon, SPOOF.lat, SPOOF.lon)
+    edge_nm = 15.0  # a resolution-4 cell reaches ~12 NM from its centre
+    deep = (d_jam < JAM.radius_nm - edge_nm) & (cells["aircraft"][m] >= 3)
+    assert deep.sum() >= 3
+    assert set(level[deep]) == {"high"}
+    assert (cells["degraded"][m][deep] == cells["aircraft"][m][deep]).all()
+    far = (d_jam > JAM.radius_nm + edge_nm) & (d_spoof > SPOOF.radius_nm + 2 * edge_nm)
+    assert far.sum() >= 10
+    assert set(level[far]) == {"none"}
+    assert (cells["degraded"][m][far] == 0).all() and (cells["spoofed"][m][far] == 0).all()
+    # spoofed aircraft are placed on their true path, inside the spoofing zone, not on the
+    # point they reported (54.0, 25.0)
+    spoofed = cells["spoofed"][m] > 0
+    assert spoofed.any()
+    assert (d_spoof[spoofed] < SPOOF.radius_nm + 2 * edge_nm).all()
+    spoof_point = h3.latlng_to_cell(SPOOF.spoof_lat, SPOOF.spoof_lon, 4)
+    assert rows.get(spoof_point, (0, 0, 0, ""))[2] == 0
+
+
+def test_one_bad_message_does_not_colour_a_cell() -> None:
+    cols, _ = flights(5, T0, 1800, lat0=50.0, lon0=5.0, spread_deg=0.5)
+    bad = np.zeros(len(cols["t"]), bool)
+    bad[::97] = True  # isolated bad messages everywhere
+    cols["nic"][bad] = 0
+    cols["nacp"][bad] = 0
+    cells = _cells(cols)
+    assert int(cells["degraded"].sum()) == 0
+    assert set(cells["level"]) == {"none"}
+
+
+def test_details_list_the_aircraft_of_the_cell() -> None:
+    cells = _cells(_positions(n=12))
+    for i in range(len(cells["h3"])):
+        items = json.loads(cells["details"][i])
+        assert len(items) == cells["aircraft"][i]
+        assert sum(r[3] for r in items) == cells["degraded"][i]
+        assert sum(r[4] for r in items) == cells["spoofed"][i]
+        assert len({r[0] for r in items}) == len(items)
+
+
+def test_live_batches_give_the_hexagons_of_the_whole_history() -> None:
+    cols = _positions(n=10, hours=2.0, seed=4)
+    whole = _cells(cols)
+    got: list[dict[str, np.ndarray]] = []
+    session = GnssSession(on_cells=got.append)
+    edges = np.searchsorted(cols["t"], T0 + np.arange(0, 7300, 5.0))
+    lo = 0
+    for hi in [*edges.tolist(), len(cols["t"])]:
+        if hi > lo:
+            session.update({k: v[lo:hi] for k, v in cols.items()})
+        lo = hi
+    # the first hour is written as soon as the clock passes it, before the end
+    assert got and set(got[0]["start"].tolist()) == {T0}
+    session.flush()
+    live = {k: np.concatenate([g[k] for g in got]) for k in got[0]}
+    for res in (3, 4, 5, 6):
+        for period in ("hour", "day"):
+            assert _rows(live, res, period) == _rows(whole, res, period), (res, period)
+
+
+def _open(engine: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    if engine == "duckdb":
+        return open_store(str(tmp_path / "h.duckdb"))
+    return open_store(f"clickhouse+chdb://{tmp_path / 'ch'}")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gnss_cells_table_on_both_engines(engine: str, tmp_path: Path) -> None:
+    cols = _positions(n=8, hours=2.0, seed=5)
+    cols.pop("true_lat")
+    cols.pop("true_lon")
+    cols["t"] = np.floor(cols["t"])  # whole seconds: the store's microseconds keep them exact
+    whole = _cells(cols)
+    store = _open(engine, tmp_path)
+    try:
+        store.write("positions", cols)
+        events, _, totals = gnss_from_store(store, since=T0, until=T0 + 7200)
+        assert totals.cell_rows == len(whole["h3"])
+        stored = read_cells(store, since=T0, until=T0 + 3600, res=4)
+        first_hour = {k: v[whole["start"] == T0] for k, v in whole.items()}
+        assert _rows(stored, 4) == _rows(first_hour, 4)
+        assert set(stored["start"].tolist()) == {T0}
+        # the range merges the hours: each aircraft once per cell
+        merged = query_cells(store, since=T0, until=T0 + 7200, res=4)
+        day = _rows(whole, 4, "day")  # the day's cells count each aircraft once as well
+        assert {c["h3"]: (c["aircraft"], c["degraded"], c["spoofed"], c["level"])
+                for c in merged} == day
+        for cell in merged:
+            assert cell["aircraft"] == len(cell["aircraft_list"])
+        # writing an hour again replaces its rows
+        write_cells(store, whole)
+        again = read_cells(store, since=T0, until=T0 + 7200, res=4)
+        assert len(again["h3"]) == int(((whole["res"] == 4) & (whole["period"] == "hour")).sum())
+        assert "gnss_jamming" in set(events["type"].tolist())
+    finally:
+        store.close()
+
+
+def test_levels_follow_the_documented_thresholds() -> None:
+    from tailwatch.gnss.cells import level_of
+
+    p = GnssParams()
+    a = np.array([100, 100, 100, 2, 2, 50, 50])
+    d = np.array([1, 2, 10, 2, 0, 0, 0])
+    s = np.array([0, 0, 0, 0, 0, 1, 2])
+    assert level_of(a, d, s, p).tolist() == [0, 1, 2, 0, 0, 1, 2]
+    assert math.isclose(p.level_high_share, 0.10) and math.isclose(p.level_low_share, 0.02)
