@@ -273,13 +273,26 @@ def test_filter_smooths_and_refuses_outliers() -> None:
     cov6 = np.tile([sigma**2, 0, 0, sigma**2, 0, sigma**2], (n, 1)).astype(float)
     f = AircraftFilter()
     pos, vel, err, ok = f.update(np.zeros(n, np.int64), t, meas, cov6)
-    assert not ok[60] and ok.sum() == n - 1 and f.outliers == 1
+    assert not ok[0]  # a track's first fix waits for a second one
+    assert not ok[60] and ok.sum() == n - 2 and f.outliers == 1
     raw = np.sqrt(((meas - truth) ** 2).sum(axis=1))[20:][ok[20:]]
     filt = np.sqrt(((pos - truth) ** 2).sum(axis=1))[20:][ok[20:]]
     assert np.median(filt) < 0.6 * np.median(raw)
     speed = np.sqrt((vel[100] ** 2).sum())
     assert speed == pytest.approx(0.002 * 111_195, rel=0.1)
     assert np.isfinite(err[ok]).all()
+
+
+def test_a_lone_wrong_first_fix_is_never_output() -> None:
+    t = np.array([0.0, 1.0, 2.0, 3.0])
+    truth = lla_to_ecef_arrays(52.0 + 0.002 * t, np.full(4, 5.0), 9000.0)
+    meas = truth.copy()
+    meas[0] += np.array([40_000.0, -30_000.0, 0.0])  # a mirror solution 50 km away
+    cov6 = np.tile([50.0**2, 0, 0, 50.0**2, 0, 50.0**2], (4, 1)).astype(float)
+    f = AircraftFilter()
+    pos, _, _, ok = f.update(np.zeros(4, np.int64), t, meas, cov6)
+    assert not ok[0]
+    assert np.sqrt(((pos[ok] - truth[ok]) ** 2).sum(axis=1)).max() < 200.0
 
 
 def test_nacp_from_error() -> None:

@@ -7,12 +7,16 @@ were refused in a row. A fix (position and its 3×3 covariance from the solve) i
 * taken as the new start when the aircraft has no state, the last fix is older than
   ``RESTART_S``, or ``REFUSE_MAX`` fixes in a row were refused (the track was wrong);
 * refused (``outlier``) when its normalised innovation exceeds ``GATE`` (χ², 3 degrees of
-  freedom) once the filter has ``MIN_FOR_GATE`` fixes;
+  freedom) once the filter has ``MIN_FOR_GATE`` fixes (the second fix is checked against
+  the first with a velocity of up to 300 m/s);
 * else merged (Kalman update after predicting with white acceleration noise
   ``accel_sigma``).
 
 The output per fix is the filtered position, velocity (valid from the third fix) and the
-horizontal 1σ radial error of the filtered position.
+horizontal 1σ radial error of the filtered position. The first fix of a track is not output
+(``accepted`` false) until a second agrees with it (``EMIT_AFTER``; one that does not
+becomes the new start): a lone wrong fix (a mirror solution, a bad reception) never reaches
+the tracker as the start of a track.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ __all__ = ["AircraftFilter"]
 RESTART_S = 30.0
 REFUSE_MAX = 3
 GATE = 25.0  # χ²(3): p ≈ 1e-5
-MIN_FOR_GATE = 2
+MIN_FOR_GATE = 1
+EMIT_AFTER = 2  # a track's first fix is held until a second one agrees with it
 (FS_T, FS_N, FS_REFUSED) = range(3)
 
 
@@ -138,8 +143,11 @@ def filter_fixes(
                 for j in range(3):
                     nis += yv[i] * si[i, j] * yv[j]
             if meta[s, FS_N] >= MIN_FOR_GATE and nis > GATE:
-                meta[s, FS_REFUSED] += 1.0
                 refused += 1
+                if meta[s, FS_N] < EMIT_AFTER:  # an unconfirmed start: start again here
+                    _start(x, p, meta, s, t[m], z, r)
+                    continue
+                meta[s, FS_REFUSED] += 1.0
                 for i in range(3):
                     x[s, i] -= x[s, 3 + i] * dt  # the state stays at its last fix
                 continue
@@ -155,6 +163,8 @@ def filter_fixes(
             meta[s, FS_T] = t[m]
             meta[s, FS_N] += 1.0
             meta[s, FS_REFUSED] = 0.0
+        if meta[s, FS_N] < EMIT_AFTER:
+            continue
         accepted[m] = True
         for i in range(3):
             out_xyz[m, i] = x[s, i]
