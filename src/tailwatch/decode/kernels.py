@@ -268,6 +268,13 @@ def _extended_squitter(
         _surface_position(r, me, tc, fm, im)
     elif 9 <= tc <= 18 or 20 <= tc <= 22:
         _airborne_position(r, me, tc, d, msg, fm, im)
+    elif tc == 0:
+        # "No position information" (DO-260B 2.2.3.2.3.1): the airborne layout still carries
+        # the barometric altitude, which aircraft that lost GNSS keep sending (as readsb reads it).
+        alt = ac12_to_ft(bits(me, 9, 12))
+        if not math.isnan(alt):
+            fm[F_ALT, r] = alt
+            im[I_ALT_SRC, r] = 0
     elif tc == 19:
         _velocity(r, me, fm, im)
     elif tc == 28:
