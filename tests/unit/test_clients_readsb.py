@@ -134,3 +134,16 @@ def test_receiver_json_with_position_only_when_known() -> None:
     assert (rx["lat"], rx["lon"]) == (49.0097, 2.5479)
     bare = TestClient(create_app(LiveState())).get("/data/receiver.json").json()
     assert "lat" not in bare and bare["haveTraces"] is False
+
+
+def test_readsb_api_takes_what_tar1090_sends() -> None:
+    """tar1090 with a readsb API asks ``re-api/?json&box=S,N,W,E&find_hex=<selected>``:
+    readsb's one allowed pair of base queries (the box plus the selected aircraft)."""
+    st = LiveState()
+    st.publish(_snapshot(False))
+    c = TestClient(create_app(st))
+    got = c.get("/re-api/?json&box=47.9,48.1,2.0,2.2&find_hex=3c6444").json()["aircraft"]
+    assert sorted(a["hex"] for a in got) == ["393322", "3c6444"]
+    only_box = c.get("/re-api/?json&box=47.9,48.1,2.0,2.2").json()["aircraft"]
+    assert [a["hex"] for a in only_box] == ["393322"]
+    assert c.get("/re-api/?circle=48,2,10&find_hex=3c6444").status_code == 400

@@ -89,8 +89,7 @@ def receiver_json(view: SnapshotView, refresh_ms: int = 1000, *,
     ``haveTraces`` (``data/traces/``), the receiver's ``lat``/``lon`` when known."""
     out: dict[str, Any] = {"version": f"tailwatch {__version__}", "refresh": refresh_ms,
                            "history": 0, "readsb": True, "dbServer": True,
-                           "haveTraces": traces, "binCraft": False, "zstd": False,
-                           "reapi": True}
+                           "haveTraces": traces, "binCraft": False, "zstd": False}
     rx = view.receiver
     if rx.has_position:
         out["lat"], out["lon"] = rx.lat, rx.lon

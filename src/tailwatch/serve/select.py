@@ -160,7 +160,7 @@ FLAG_FILTERS = {"filter_mil": "mil", "filter_interesting": "interesting",
                 "filter_pia": "pia", "filter_ladd": "ladd"}
 OTHER_PARAMS = {"filter_callsign_exact", "filter_callsign_prefix", "filter_squawk",
                 "filter_with_pos", "filter_type", "above_alt_baro", "below_alt_baro", "jv2",
-                "include_version", "status", "zstd", "bincraft"}
+                "include_version", "status", "zstd", "bincraft", "json"}
 
 
 def parse_readsb_query(params: Sequence[tuple[str, str]]) -> ReadsbQuery:
@@ -181,6 +181,12 @@ def parse_readsb_query(params: Sequence[tuple[str, str]]) -> ReadsbQuery:
     if "status" in seen:
         return ReadsbQuery(base="status", status=True)
     bases = [k for k in seen if k in BASE_QUERIES]
+    hex_bases = [k for k in bases if k in ("find_hex", "hexList", "hexlist")]
+    extra_hexes: list[int] = []
+    if len(bases) == 2 and "box" in bases and len(hex_bases) == 1:
+        # readsb's one combination (tar1090 asks for it): the box plus the selected aircraft
+        extra_hexes = parse_hex_list(seen[hex_bases[0]], hex_bases[0])
+        bases = ["box"]
     if len(bases) != 1:
         raise BadRequestError(
             "give exactly one base query of: circle, closest, box, all_with_pos, all, "
@@ -202,6 +208,7 @@ def parse_readsb_query(params: Sequence[tuple[str, str]]) -> ReadsbQuery:
             raise BadRequestError("box: the south latitude is north of the north latitude "
                              "(order: latS,latN,lonW,lonE)")
         q.args = [south, north, west, east]
+        q.hexes = extra_hexes
     elif base in ("find_hex", "hexList", "hexlist"):
         q.base = "find_hex"
         q.hexes = parse_hex_list(val, base)
@@ -237,7 +244,10 @@ def base_mask(view: SnapshotView, q: ReadsbQuery) -> npt.NDArray[np.bool_]:
     n = view.n
     if q.base == "box":
         s, nn, w, e = q.args
-        return mask_box(view, s, nn, w, e)
+        inside = mask_box(view, s, nn, w, e)
+        if q.hexes:  # box plus find_hex: the union
+            inside |= np.isin(view.icao24, np.array(q.hexes, dtype=np.uint32))
+        return inside
     if q.base == "all_with_pos":
         return view.has_position.copy()
     if q.base == "all":
