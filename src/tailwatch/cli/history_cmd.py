@@ -290,8 +290,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("sql")
     def sql(
-        query: str = typer.Argument(..., help="SQL in the engine's dialect (DuckDB: FROM "
-                                    "positions; ClickHouse: FROM tailwatch.positions)."),
+        query: str = typer.Argument(..., help="SQL in the engine's dialect; the tables are "
+                                    "positions, aircraft, flights, events, aircraft_db on "
+                                    "both engines (ClickHouse: read as with FINAL)."),
         limit: int | None = typer.Option(None, "--limit", min=0, help="At most N rows."),
         as_json: bool = typer.Option(False, "--json", help="JSON array of rows."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
@@ -305,8 +306,9 @@ def register(app: typer.Typer) -> None:
         from tailwatch.core.errors import StoreError
 
         with closing(open_db(db, read_only=not write)) as store:
-            try:
-                table = store.query(query)
+            try:  # ClickHouse: tables read as with FINAL, as DuckDB keeps them
+                table = (store.query(query, final=True)  # type: ignore[call-arg]
+                         if getattr(store, "engine", "") == "clickhouse" else store.query(query))
             except StoreError as e:
                 if not write and "read-only" in str(e):
                     fail(f"{e}\n(the store is opened read-only: add --write to change it)")

@@ -67,11 +67,14 @@ def _ts(t: float) -> str:
 
 
 class _Backend(Protocol):
-    """The three things the store needs from a ClickHouse connection."""
+    """What the store needs from a ClickHouse connection."""
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None: ...
 
-    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table: ...
+    def use(self, database: str) -> None: ...
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None, *,
+                    final: bool = False) -> pa.Table: ...
 
     def insert_arrow(self, table: str, data: pa.Table) -> None: ...
 
@@ -104,8 +107,20 @@ class ChdbBackend:
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, "CSV", params)
 
-    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        out = self._run(sql, "ArrowTable", params)
+    def use(self, database: str) -> None:
+        """Make ``database`` the session's default (unqualified table names)."""
+        self.command(f"USE {database}")
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None, *,
+                    final: bool = False) -> pa.Table:
+        if final:  # a session setting here: the SQL text is the user's, left as it is
+            self.command("SET final = 1")
+            try:
+                out = self._run(sql, "ArrowTable", params)
+            finally:
+                self.command("SET final = 0")
+        else:
+            out = self._run(sql, "ArrowTable", params)
         return out if isinstance(out, pa.Table) else pa.table({})
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
@@ -148,13 +163,19 @@ class ConnectBackend:
         except Exception as exc:
             raise StoreError(f"ClickHouse: {exc}") from exc
 
-    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+    def use(self, database: str) -> None:
+        """Make ``database`` the default of every request (unqualified table names)."""
+        self._client.database = database
+
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None, *,
+                    final: bool = False) -> pa.Table:
         # raw: a statement without a result (ALTER, TRUNCATE…) answers with an empty body,
         # which the client's query_arrow cannot read as an Arrow file
+        settings: dict[str, int] = {**self._string_setting(), **({"final": 1} if final else {})}
         try:
             raw = self._client.raw_query(
                 sql, parameters=dict(params) if params else None,
-                settings=self._string_setting(), fmt="Arrow",
+                settings=settings, fmt="Arrow",
             )
             return _strings(pa.ipc.open_file(pa.py_buffer(raw)).read_all()) if raw else \
                 pa.table({})
@@ -212,6 +233,7 @@ class ClickHouseStore(HistoryQueries):
                 backend.command(clickhouse_ddl(table, db))
             backend.command(clickhouse_resume_ddl(db))
             self._migrate()
+            backend.use(db)  # `FROM positions` as on DuckDB (tailwatch.positions works too)
         except BaseException:
             backend.close()
             raise
@@ -352,10 +374,16 @@ class ClickHouseStore(HistoryQueries):
 
     # --- reads ----------------------------------------------------------------------------
 
-    def query(self, sql: str, params: Mapping[str, object] | None = None) -> pa.Table:
+    def query(self, sql: str, params: Mapping[str, object] | None = None, *,
+              final: bool = False) -> pa.Table:
         """ClickHouse SQL; parameters as ``{name:Type}``. Tables are in database
-        ``self.database`` (``tailwatch`` by default): ``SELECT … FROM tailwatch.positions``."""
+        ``self.database`` (``tailwatch`` by default), which is the default database: ``FROM
+        positions`` and ``FROM tailwatch.positions`` both work. ``final`` reads every table
+        as with ``FINAL`` (the rows of aircraft, flights and aircraft_db merged by key, as
+        DuckDB keeps them): the same SQL gives the same answer on both engines."""
         with self._lock:
+            if final:
+                return self._db.query_arrow(sql, params, final=True)
             return self._db.query_arrow(sql, params)
 
     # --- retention --------------------------------------------------------------------------
