@@ -104,8 +104,9 @@ def write_cells(store: Store, cells: Columns, *, chunk_rows: int = 2000) -> int:
 
 
 def read_cells(store: Store, *, since: float, until: float, res: int,
-               period: str = "hour") -> Columns:
-    """Stored rows of one resolution and period whose start is in [since, until)."""
+               period: str = "hour", cell: str | None = None) -> Columns:
+    """Stored rows of one resolution and period whose start is in [since, until) (of one
+    cell when ``cell`` is given)."""
     if period not in ("hour", "day"):
         raise ValueError(f"period must be hour or day, not {period!r}")
     ch = _engine(store) == "clickhouse"
@@ -118,7 +119,8 @@ def read_cells(store: Store, *, since: float, until: float, res: int,
                      for f in GNSS_CELL_FIELDS)
     final = " FINAL" if ch else ""
     sql = (f"SELECT {cols} FROM {_table(store)}{final} WHERE res = {int(res)} "
-           f"AND period = '{period}' AND start >= {lo} AND start < {hi} ORDER BY h3, start")
+           f"AND period = '{period}' AND start >= {lo} AND start < {hi}"
+           + (f" AND h3 = '{_hex(cell)}'" if cell is not None else "") + " ORDER BY h3, start")
     tab = store.query(sql)
     if not tab.num_rows:
         return empty_cells()
@@ -177,11 +179,44 @@ def _worst(a: int | None, b: int | None) -> int | None:
     return min(a, b)
 
 
+def _hex(cell: str) -> str:
+    if not all(c in "0123456789abcdef" for c in cell) or not 0 < len(cell) <= 16:
+        raise ValueError(f"not an H3 cell: {cell!r}")
+    return cell
+
+
 def query_cells(store: Store, *, since: float, until: float, res: int = 4,
-                params: GnssParams | None = None) -> list[dict[str, Any]]:
+                params: GnssParams | None = None, cell: str | None = None
+                ) -> list[dict[str, Any]]:
     """The cells of a time range at one resolution (3-6), merged over the hours."""
     if not 0 <= res <= 15:
         raise ValueError(f"res must be an H3 resolution, not {res}")
     if not until > since:
         raise ValueError("until must be after since")
-    return merge_range(read_cells(store, since=since, until=until, res=res), params)
+    return merge_range(read_cells(store, since=since, until=until, res=res, cell=cell), params)
+
+
+def stored_span(store: Store) -> tuple[float, float] | None:
+    """(first start, last start + 1 h) of the stored hourly rows; None when there are none or
+    the store has no gnss_cells table."""
+    ch = _engine(store) == "clickhouse"
+    start = "toUnixTimestamp64Micro(start) / 1e6" if ch else "epoch(start)"
+    try:
+        tab = store.query(f"SELECT min({start}) AS lo, max({start}) AS hi, count(*) AS n "
+                          f"FROM {_table(store)} WHERE period = 'hour'")
+    except StoreError:
+        return None
+    if not tab.num_rows or not int(tab.column("n")[0].as_py() or 0):
+        return None
+    return float(tab.column("lo")[0].as_py()), float(tab.column("hi")[0].as_py()) + 3600.0
+
+
+def positions_span(store: Store) -> tuple[float, float] | None:
+    """(first, last) position time in the store, None when it holds none."""
+    ch = _engine(store) == "clickhouse"
+    t = "toUnixTimestamp64Micro(t) / 1e6" if ch else "epoch(t)"
+    table = f"{store.database}.positions" if ch else "positions"  # type: ignore[attr-defined]
+    tab = store.query(f"SELECT min({t}) AS lo, max({t}) AS hi, count(*) AS n FROM {table}")
+    if not tab.num_rows or not int(tab.column("n")[0].as_py() or 0):
+        return None
+    return float(tab.column("lo")[0].as_py()), float(tab.column("hi")[0].as_py())
