@@ -92,7 +92,7 @@ def test_frozen_positions_on_final_invent_no_landing_or_take_off(
     assert len(flights["flight_id"]) == 1
     assert (flights["origin"][0], flights["destination"][0]) == ("LSZH", "LSGG")
     assert flights["landing_runway"][0] == "22"
-    assert det.hygiene(0x4B1234) == {"frozen_position": 12}
+    assert det.hygiene(0x4B1234)["frozen_position"] == 12
     assert det.rejects["detect_frozen_position"] == 12
     # without the hygiene step the same data gives the invented landing and take-off
     monkeypatch.setattr(hy, "frozen_rows", lambda lat, *a, **k: (

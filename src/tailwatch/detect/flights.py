@@ -55,6 +55,7 @@ from tailwatch.detect.columns import (
 from tailwatch.detect.gaps import AirportStop, airport_stop, implausibly_slow
 from tailwatch.detect.itinerary import Fix, Leg, analyse_leg, unseen_move_confidence
 from tailwatch.detect.params import DetectParams
+from tailwatch.reference.geo import angle_diff_deg
 from tailwatch.reference.types import runway_need_ft
 
 F64 = npt.NDArray[np.float64]
@@ -412,7 +413,13 @@ class FlightDetector:
         alt = km.clean_altitude(t_new, new["altitude_ft"].astype(np.float64), ac.alt_state,
                                 p.altitude_jump_ft, p.altitude_rate_fpm, p.altitude_resync_n)
         trk_r = new["track_deg"].astype(np.float64)
-        trk = np.where(np.isnan(trk_r), trk_d, trk_r)
+        # a reported track that disagrees with the positions' own (stale or broken values)
+        # gives way to the measured one
+        off = np.abs(angle_diff_deg(trk_r, trk_d))
+        bad_trk = (off > p.track_mismatch_deg) & (v >= p.parked_max_kt)
+        if bad_trk.any():
+            self._count_hygiene(ac, {"track_mismatch": int(bad_trk.sum())})
+        trk = np.where(np.isnan(trk_r) | bad_trk, trk_d, trk_r)
         m = t_new.shape[0]
         apt = np.full(m, -1, dtype=np.int64)
         aptd = np.full(m, np.nan)

@@ -47,6 +47,10 @@ class DetectParams:
     """Altitude filter: a value farther than this + ``altitude_rate_fpm`` x elapsed time from
     the last accepted one is a spike (unless ``altitude_resync_n`` consecutive spikes agree)."""
     altitude_rate_fpm: float = 8000.0
+    track_mismatch_deg: float = 45.0
+    """A reported track more than this off the track measured from the positions (moving
+    faster than ``parked_max_kt``) is replaced by the measured one (counted per aircraft as
+    ``track_mismatch``)."""
     altitude_resync_n: int = 3
 
     # --- gaps -------------------------------------------------------------------------------
