@@ -115,3 +115,28 @@ def test_injected_far_positions_are_rejected(afr: list[dict[str, Any]]) -> None:
     assert len(kept) / len(good) >= 0.999, (len(kept), len(good))
     # and every accepted position stays on the real flight's path (France, not Holland)
     assert float(np.max(pos["lat"])) < 49.1
+
+
+def test_positions_point_back_to_their_messages_even_unsorted(
+    afr: list[dict[str, Any]],
+) -> None:
+    """``last_message_rows`` (what multilateration uses to find the receptions of each
+    accepted ADS-B position) names each position's message row in the batch as given, also
+    when the tracker had to sort it by time."""
+    recs = afr[:6000]
+    rng = np.random.default_rng(4)
+    order = rng.permutation(len(recs))
+    batch = _decode([recs[i] for i in order])
+    tr = Tracker()
+    pos = tr.update(batch)
+    rows = tr.last_message_rows
+    assert len(pos) > 500 and rows.shape[0] == len(pos)
+    assert (batch["t"][rows] == pos["t"]).all()
+    assert (batch["icao24"][rows] == pos["icao24"]).all()
+    assert (batch["cpr_lat"][rows] >= 0).all()  # position messages
+    slots = tr.slots_of(np.array([AFR, 0xABCDEF], np.uint32))
+    assert slots[0] >= 0 and slots[1] == -1
+    state = tr.aircraft_state(slots[:1])
+    assert state["t_position"][0] == pos["t"].max()
+    assert state["t_confirmed"][0] <= batch["t"].max()
+    assert state["position_rank"][0] == 0  # ADS-B
