@@ -37,7 +37,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, machine, versions
-
 from tailwatch.config import ServeSettings
 from tailwatch.serve import LiveState
 from tailwatch.serve.map_api import router
@@ -52,10 +51,14 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader", "--disa
 # in the page: frame intervals, timer lag and long tasks over `ms`, optionally panning
 PROBE = """async ([ms, pan]) => {
   const frames = [], lags = [], longs = [];
-  const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) longs.push(e.duration); });
+  const obs = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) longs.push(e.duration);
+  });
   try { obs.observe({ entryTypes: ["longtask"] }); } catch (e) { /* not supported */ }
   let last = performance.now(), expect = performance.now() + 50;
-  const timer = setInterval(() => { const now = performance.now(); lags.push(Math.max(0, now - expect)); expect = now + 50; }, 50);
+  const timer = setInterval(() => {
+    const now = performance.now(); lags.push(Math.max(0, now - expect)); expect = now + 50;
+  }, 50);
   const end = performance.now() + ms;
   const updates0 = tailwatch.timings().updates;
   await new Promise((done) => {

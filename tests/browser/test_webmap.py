@@ -190,6 +190,8 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
             ev.click()
             lon, lat = page.evaluate("() => tailwatch.map.getCenter().toArray()")
             assert abs(lat - 49.0097) < 0.01 and abs(lon - 2.5479) < 0.01
+            page.wait_for_function("() => tailwatch.storedTrack() > 0", timeout=10_000)
+            page.wait_for_timeout(300)
             page.screenshot(path=str(shots / "events.png"))
             ev.locator("button").click()
             page.wait_for_function("() => tailwatch.state.mode === 'playback'", timeout=15_000)
@@ -228,8 +230,8 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
             page.wait_for_timeout(600)
             page.screenshot(path=str(shots / "heatmap-light.png"))
             page.click("#theme")
-            page.uncheck("[data-testid=layer-heatmap]") if page.is_visible(
-                "[data-testid=layer-heatmap]") else None
+            page.click("[data-testid=tab-filters]")
+            page.uncheck("[data-testid=layer-heatmap]")
             page.select_option("#units", "aviation")
 
             # a deep link selects an aircraft and places the view; filters come from the URL

@@ -77,6 +77,8 @@
       }
     }
     map.setPaintProperty("rings", "line-color", th.ring);
+    acLayer.selectedColour = state.theme === "light" ? [0.0, 0.34, 0.72] : [1, 1, 1];
+    map.triggerRepaint();
   }
 
   const empty = () => ({ type: "FeatureCollection", features: [] });

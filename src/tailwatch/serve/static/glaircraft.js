@@ -110,20 +110,20 @@
     }`;
   const FS = `
     precision mediump float;
-    uniform sampler2D u_atlas; uniform float u_slots;
+    uniform sampler2D u_atlas; uniform float u_slots; uniform vec3 u_sel;
     varying float v_angle; varying float v_slot; varying vec3 v_rgb; varying float v_flags;
     void main() {
       vec2 p = gl_PointCoord - 0.5;
       float c = cos(v_angle), s = sin(v_angle);
       vec2 q = vec2(c * p.x + s * p.y, -s * p.x + c * p.y) + 0.5;
       if (q.x < 0.0 || q.x > 1.0 || q.y < 0.0 || q.y > 1.0) discard;
-      vec4 t = texture2D(u_atlas, vec2((v_slot + q.x) / u_slots, q.y));
+      vec4 t = texture2D(u_atlas, vec2((floor(v_slot + 0.5) + q.x) / u_slots, q.y));
       if (t.a < 0.02) discard;
-      float f = v_flags;
+      float f = floor(v_flags + 0.5); // varyings are not exact integers at mediump
       vec3 line = vec3(0.05, 0.07, 0.09);
       if (mod(f, 2.0) >= 1.0) line = vec3(0.85, 0.1, 0.11);            // military
       else if (mod(floor(f / 4.0), 2.0) >= 1.0) line = vec3(0.0, 0.9, 1.0); // MLAT
-      if (mod(floor(f / 2.0), 2.0) >= 1.0) line = vec3(1.0);            // selected
+      if (mod(floor(f / 2.0), 2.0) >= 1.0) line = u_sel;                // selected
       vec3 col = mix(line, v_rgb, t.r);
       gl_FragColor = vec4(col * t.a, t.a);
     }`;
@@ -147,6 +147,7 @@
       this.uploaded = -1;
       this.version = 0;
       this.frames = 0;
+      this.selectedColour = [1, 1, 1]; // white on the dark map, blue on the light one
     }
     onAdd(map, gl) {
       this.map = map;
@@ -158,7 +159,7 @@
       this.program = p;
       this.loc = {};
       for (const a of ["a_pos", "a_angle", "a_slot", "a_rgb", "a_flags", "a_size"]) this.loc[a] = gl.getAttribLocation(p, a);
-      for (const u of ["u_matrix", "u_offset", "u_px", "u_bearing", "u_atlas", "u_slots"]) this.loc[u] = gl.getUniformLocation(p, u);
+      for (const u of ["u_matrix", "u_offset", "u_px", "u_bearing", "u_atlas", "u_slots", "u_sel"]) this.loc[u] = gl.getUniformLocation(p, u);
       this.buffer = gl.createBuffer();
       this.texture = gl.createTexture();
       gl.bindTexture(gl.TEXTURE_2D, this.texture);
@@ -196,11 +197,12 @@
       attr("a_pos", 2, 0); attr("a_angle", 1, 2); attr("a_slot", 1, 3); attr("a_rgb", 3, 4);
       attr("a_flags", 1, 7); attr("a_size", 1, 8);
       const z = this.map.getZoom();
-      const px = (z < 4 ? 18 : z < 7 ? 22 : z < 10 ? 28 : 32) * (window.devicePixelRatio || 1);
+      const px = (z < 3 ? 13 : z < 5 ? 17 : z < 7 ? 22 : z < 10 ? 28 : 32) * (window.devicePixelRatio || 1);
       gl.uniformMatrix4fv(this.loc.u_matrix, false, matrix);
       gl.uniform1f(this.loc.u_px, px);
       gl.uniform1f(this.loc.u_bearing, (this.map.getBearing() * Math.PI) / 180);
       gl.uniform1f(this.loc.u_slots, SHAPES.length);
+      gl.uniform3fv(this.loc.u_sel, this.selectedColour);
       gl.activeTexture(gl.TEXTURE0);
       gl.bindTexture(gl.TEXTURE_2D, this.texture);
       gl.uniform1i(this.loc.u_atlas, 0);

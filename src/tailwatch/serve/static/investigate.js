@@ -11,6 +11,12 @@
 
   // --- itinerary -----------------------------------------------------------------------------
   TW.addItineraryLayers = (map, th) => {
+    map.addSource("event", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
+    map.addLayer({ id: "event-ring", type: "circle", source: "event",
+      paint: { "circle-radius": 14, "circle-color": "rgba(255,107,107,0.15)", "circle-stroke-color": "#ff6b6b", "circle-stroke-width": 2.5 } });
+    map.addLayer({ id: "event-label", type: "symbol", source: "event",
+      layout: { "text-field": ["get", "label"], "text-size": 12, "text-offset": [0, 1.6], "text-anchor": "top" },
+      paint: { "text-color": "#ff6b6b", "text-halo-color": th.halo, "text-halo-width": 1.4 } });
     map.addLayer({ id: "itinerary-seen", type: "line", source: "itinerary", filter: ["==", ["get", "kind"], "seen"],
       paint: { "line-color": ITIN, "line-width": 2.2, "line-opacity": 0.9 } });
     map.addLayer({ id: "itinerary-unseen", type: "line", source: "itinerary", filter: ["==", ["get", "kind"], "unseen"],
@@ -137,8 +143,9 @@
         const li = el("li", { class: ev.classes.join(" "), tabindex: "0", "data-testid": "event" },
           el("strong", { text: EV_LABEL[ev.type] || ev.type }),
           ev.military ? el("span", { class: "badge mil", text: "mil" }) : null,
-          ` ${who} ${ev.airport || ""}`, el("div", { class: "hint", text: fmt.time(ev.t) }),
-          el("button", { type: "button", class: "mini", title: "Play back from this event", text: "▶" }));
+          ` ${who} ${ev.airport || ""}`,
+          el("div", { class: "hint" }, fmt.time(ev.t),
+            el("button", { type: "button", class: "mini", title: "Play back from this event", text: "▶ replay" })));
         li.addEventListener("click", (e) => jump(ev, e.target.tagName === "BUTTON"));
         li.addEventListener("keydown", (e) => { if (e.key === "Enter") jump(ev, false); });
         ul.append(li);
@@ -152,8 +159,11 @@
   /** an event: to its place (and its aircraft); with play, also to its time (playback, paused) */
   function jump(ev, play) {
     const map = TW.app.getMap();
-    if (ev.lat != null) map.jumpTo({ center: [ev.lon, ev.lat], zoom: Math.max(map.getZoom(), 9) });
+    if (ev.lat != null) map.jumpTo({ center: [ev.lon, ev.lat], zoom: Math.min(10, Math.max(map.getZoom(), 8)) });
     TW.app.select(ev.icao24, { keepTab: true });
+    map.getSource("event").setData({ type: "FeatureCollection", features: ev.lat == null ? [] : [{ type: "Feature",
+      properties: { label: `${EV_LABEL[ev.type] || ev.type} ${ev.airport || ""} ${fmt.time(ev.t).slice(11)}` },
+      geometry: { type: "Point", coordinates: [ev.lon, ev.lat] } }] });
     if (play) TW.app.playFrom(ev.t, { scope: "selected" }).catch((e) => { $("#pb-time").textContent = e.message; });
   }
   TW.jumpToEvent = jump;
