@@ -13,6 +13,7 @@ endpoint with examples):
 * :mod:`~tailwatch.serve.live_api`: the websocket ``/api/live``
 * :mod:`~tailwatch.serve.map_api`: what the web map asks for (``/api/map/...``)
 * :mod:`~tailwatch.serve.rules_api`: rules and alerts (token)
+* :mod:`~tailwatch.serve.gnss_api`: GNSS interference cells (``/api/gnss``)
 * :mod:`~tailwatch.serve.web_api`: the web map at ``/``, the API reference at ``/docs``
 
 Other modules add theirs through ``create_app(..., routers=[...])``: an ``APIRouter``, or a
@@ -42,6 +43,7 @@ from tailwatch import __version__
 from tailwatch.config import ServeSettings
 from tailwatch.serve import live_api, map_api, native_api, opensky_api, readsb_api, v2_api
 from tailwatch.serve.context import ServeContext, json_response
+from tailwatch.serve.gnss_api import gnss_router
 from tailwatch.serve.history import HistoryError
 from tailwatch.serve.rules_api import install_rules_routes
 from tailwatch.serve.security import CrashGuard, Limits, SecurityMiddleware
@@ -110,6 +112,7 @@ def create_app(
     for family in (readsb_api, v2_api, opensky_api, native_api, live_api, map_api):
         app.include_router(family.router)
     install_rules_routes(app)
+    app.include_router(gnss_router(lambda: state.history.store))
     for extra in routers:
         if isinstance(extra, APIRouter):
             app.include_router(extra)
