@@ -475,10 +475,6 @@
   }
 
   let panelDetail = null;
-  function fact(dl, name, value, testid) {
-    dl.append(el("dt", { text: name }), el("dd", { text: value == null || value === "" ? "–" : String(value), "data-testid": testid }));
-  }
-
   function refreshPanelLive() {
     const hex = state.selected[0];
     const a = state.aircraft.get(hex);
@@ -488,73 +484,7 @@
     }
   }
 
-  function facts(a, detail) {
-    const id = detail?.identity || {};
-    const live = detail?.live || {};
-    const dl = el("dl", { class: "facts", "data-testid": "facts" });
-    fact(dl, "Registration", id.registration ?? a?.r);
-    fact(dl, "Type", [id.typecode ?? a?.t, id.description ?? a?.desc].filter(Boolean).join(" · "));
-    fact(dl, "Operator", id.operator ?? a?.ownOp);
-    fact(dl, "Country", id.country ?? a?.country);
-    fact(dl, "Callsign", (a?.flight || live.callsign || "").trim());
-    fact(dl, "Altitude", fmt.alt(a?.alt_baro ?? live.altitude_ft));
-    fact(dl, "Ground speed", fmt.spd(a?.gs ?? live.gs_kt));
-    fact(dl, "Track", fmt.deg(a?.track ?? live.track_deg));
-    fact(dl, "Vertical rate", fmt.vr(a?.baro_rate ?? live.vrate_fpm));
-    fact(dl, "Squawk", a?.squawk ?? live.squawk);
-    if (a?.emergency && a.emergency !== "none") fact(dl, "Emergency", a.emergency);
-    fact(dl, "Source", a ? TW.sourceOf(a) : live.source);
-    fact(dl, "Distance", fmt.dist(a?._dist));
-    fact(dl, "Last seen", a ? fmt.ago(a.seen) + " ago" : fmt.time(live.last_seen));
-    fact(dl, "Position", a?.lat != null ? `${a.lat.toFixed(4)}, ${a.lon.toFixed(4)}` : "–");
-    return dl;
-  }
-
-  function renderPanel(a, detail) {
-    const box = $("#tab-aircraft");
-    box.replaceChildren();
-    if (!a && !detail) { box.append(el("p", { class: "hint", text: "Not in the live picture." })); return; }
-    const id = detail?.identity || {};
-    const live = detail?.live || {};
-    const hex = a?.hex || detail?.icao24;
-    const mil = id.military || (a && a.dbFlags & 1);
-    const title = el("div", { class: "ac-head" },
-      el("h2", { "data-testid": "panel-title", text: (a?.flight || live.callsign || hex || "").trim() || hex }),
-      el("span", { class: "mono", text: hex }),
-      mil ? el("span", { class: "badge mil", text: `military (${id.military_rule || "db_flag"})` }) : null,
-      a && a.type === "mlat" ? el("span", { class: "badge mlat", text: "MLAT" }) : null,
-      id.ladd ? el("span", { class: "badge", text: "LADD" }) : null,
-      id.pia ? el("span", { class: "badge", text: "PIA" }) : null);
-    box.append(title, facts(a, detail));
-    const tools = el("div", { class: "row" },
-      el("button", { type: "button", "data-testid": "btn-itinerary", onclick: () => TW.showItinerary(map, hex, $("#itinerary")) }, "Itinerary"),
-      el("button", { type: "button", onclick: () => { if (a?.lat != null) map.flyTo({ center: [a.lon, a.lat], zoom: Math.max(map.getZoom(), 8) }); } }, "Centre"),
-      el("button", { type: "button", onclick: () => select(null) }, "Deselect"));
-    box.append(tools, el("div", { id: "itinerary", "data-testid": "itinerary" }));
-    if (id.unit || id.notes || (id.links && id.links.length) || id.citation) {
-      const ann = el("dl", { class: "facts" });
-      if (id.unit) fact(ann, "Unit", id.unit);
-      if (id.notes) fact(ann, "Notes", id.notes);
-      if (id.citation) fact(ann, "Source", id.citation);
-      box.append(el("h3", { text: "Annotations" }), ann);
-      if (id.links && id.links.length) {
-        const ul = el("ul", { class: "links" });
-        for (const href of id.links) {
-          if (/^https?:\/\//.test(href)) ul.append(el("li", {}, el("a", { href, rel: "noopener noreferrer", target: "_blank", text: href })));
-        }
-        box.append(ul);
-      }
-    }
-    if (id.sources) {
-      box.append(el("p", { class: "hint", text: "Sources: " + Object.entries(id.sources).map(([k, v]) => `${k} ← ${v}`).join(", ") }));
-    }
-    if (detail?.exports) {
-      const p = el("p", { class: "links", "data-testid": "exports" }, "Track export: ");
-      for (const [k, href] of Object.entries(detail.exports)) p.append(el("a", { href, download: "", text: k }), " ");
-      box.append(p);
-    }
-    if (detail?.error) box.append(el("p", { class: "hint", text: detail.error }));
-  }
+  const { facts, renderPanel } = TW.Panel({ select: (...x) => select(...x), getMap: () => map });
 
   // --- search: live first, then the store ----------------------------------------------------
   let searchSeq = 0;
@@ -615,122 +545,9 @@
     } catch (e) { ul.replaceChildren(el("li", { text: e.message })); }
   }
 
-  // --- playback -------------------------------------------------------------------------------
-  function toLocalInput(s) {
-    const d = new Date(s * 1000);
-    const pad = (n) => String(n).padStart(2, "0");
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  }
-  function fromLocalInput(v) { return new Date(v).getTime() / 1000; }
-
-  async function loadPlayback(startAt) {
-    const a = fromLocalInput($("#pb-from").value);
-    const b = fromLocalInput($("#pb-to").value);
-    if (!(b > a)) { $("#pb-time").textContent = "choose a window (To after From)"; return; }
-    const scope = $("#pb-scope").value;
-    let filter = "";
-    if (scope === "selected") {
-      if (!state.selected.length) { $("#pb-time").textContent = "select an aircraft first"; return; }
-      filter = state.selected.map((h) => `&icao24=${encodeURIComponent(h)}`).join("");
-    } else if (scope === "area") {
-      const bb = map.getBounds();
-      const f = (x) => x.toFixed(4);
-      filter = `&box=${f(Math.max(bb.getSouth(), -90))},${f(Math.max(bb.getWest(), -180))},` +
-        `${f(Math.min(bb.getNorth(), 90))},${f(Math.min(bb.getEast(), 180))}`;
-    }
-    $("#pb-time").textContent = "loading…";
-    const doc = await getJSON(`/api/history?since=${a}&until=${b}&every=5&limit=2000000${filter}`);
-    const c = doc.columns;
-    const byHex = new Map();
-    for (let i = 0; i < doc.count; i++) {
-      if (c.lat[i] == null) continue;
-      let r = byHex.get(c.icao24[i]);
-      if (!r) byHex.set(c.icao24[i], (r = { t: [], lat: [], lon: [], alt: [], track: [], mlat: [] }));
-      r.t.push(c.t[i]); r.lat.push(c.lat[i]); r.lon.push(c.lon[i]);
-      r.alt.push(c.on_ground[i] ? "ground" : c.altitude_ft[i]); r.track.push(c.track_deg[i]);
-      r.mlat.push(c.source[i] === "mlat");
-    }
-    if (state.playback?.timer) clearInterval(state.playback.timer);
-    state.playback = { a, b, t: a, byHex, count: byHex.size, timer: null };
-    state.mode = "playback";
-    document.body.classList.add("playback");
-    const slider = $("#pb-slider");
-    slider.disabled = false; slider.value = 0;
-    $("#pb-play").disabled = false;
-    setPlaybackTime(startAt ?? a);
-  }
-
-  /** playback around an event: the window [t - 15 min, t + 15 min] of its aircraft (or area) */
-  async function playFrom(t, opts = {}) {
-    $("#pb-from").value = toLocalInput(t - (opts.before ?? 900));
-    $("#pb-to").value = toLocalInput(t + (opts.after ?? 900));
-    $("#pb-scope").value = opts.scope || (state.selected.length ? "selected" : "area");
-    showTab("playback");
-    await loadPlayback(t);
-  }
-
-  function lastIndex(arr, t) {
-    let lo = 0, hi = arr.length - 1, ans = -1;
-    while (lo <= hi) { const mid = (lo + hi) >> 1; if (arr[mid] <= t) { ans = mid; lo = mid + 1; } else hi = mid - 1; }
-    return ans;
-  }
-
-  function playbackPositions(t) {
-    const out = [];
-    for (const [hex, r] of state.playback.byHex) {
-      const i = lastIndex(r.t, t);
-      if (i < 0 || t - r.t[i] > 120) continue;
-      let lat = r.lat[i], lon = r.lon[i];
-      const j = i + 1;
-      if (j < r.t.length && r.t[j] - r.t[i] < 120 && r.t[j] > r.t[i]) { // interpolate
-        const f = (t - r.t[i]) / (r.t[j] - r.t[i]);
-        lat += (r.lat[j] - lat) * f; lon += (r.lon[j] - lon) * f;
-      }
-      out.push({ hex, lat, lon, alt: r.alt[i], track: r.track[i], mlat: r.mlat[i] });
-    }
-    return out;
-  }
-
-  function playbackTrail(hex, t) {
-    const r = state.playback.byHex.get(hex);
-    if (!r) return [];
-    const i = lastIndex(r.t, t);
-    const out = [];
-    for (let k = 0; k <= i; k++) out.push([r.lon[k], r.lat[k], r.alt[k] === "ground" ? 0 : r.alt[k], r.mlat[k]]);
-    return out;
-  }
-
-  function setPlaybackTime(t) {
-    const p = state.playback;
-    p.t = Math.min(Math.max(t, p.a), p.b);
-    $("#pb-slider").value = String(Math.round(((p.t - p.a) / (p.b - p.a)) * 1000));
-    $("#pb-time").textContent = `${fmt.time(p.t)} · ${p.count} aircraft in the window`;
-    document.body.dataset.playbackTime = String(p.t);
-    render();
-  }
-
-  function togglePlay() {
-    const p = state.playback;
-    if (!p) return;
-    if (p.timer) { clearInterval(p.timer); p.timer = null; $("#pb-play").textContent = "▶ Play"; return; }
-    $("#pb-play").textContent = "⏸ Pause";
-    p.timer = setInterval(() => {
-      const speed = Number($("#pb-speed").value);
-      if (p.t >= p.b) { togglePlay(); return; }
-      setPlaybackTime(p.t + speed * 0.25);
-    }, 250);
-  }
-
-  function backToLive() {
-    if (state.playback?.timer) clearInterval(state.playback.timer);
-    state.playback = null;
-    state.mode = "live";
-    document.body.classList.remove("playback");
-    $("#pb-slider").disabled = true;
-    $("#pb-play").disabled = true;
-    $("#pb-time").textContent = "";
-    render();
-  }
+  // --- playback (playback.js) -------------------------------------------------------------------
+  const { toLocalInput, loadPlayback, playFrom, setPlaybackTime, togglePlay, backToLive, playbackPositions, playbackTrail } =
+    TW.Playback({ state, render: () => render(), showTab: (n) => showTab(n), getMap: () => map });
 
   // --- tabs, controls, keyboard -------------------------------------------------------------
   let table = null;
