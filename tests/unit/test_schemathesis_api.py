@@ -115,5 +115,5 @@ def test_every_endpoint_is_covered() -> None:
     paths = {label.split(" ", 1)[1] for _, label in OPERATIONS}
     for p in ("/data/aircraft.json", "/re-api/", "/v2/closest/{lat}/{lon}/{radius}",
               "/api/states/all", "/api/states/own", "/api/tracks/all", "/api/history",
-              "/api/rules/{rule_id}", "/health"):
+              "/api/rules/{rule_id}", "/health", "/api/map/search", "/api/gnss"):
         assert p in paths, p

@@ -139,3 +139,24 @@ def test_map_csp_allows_websockets_to_its_own_origin_only() -> None:
     assert "ws:" not in csp and "wss:" not in csp and "*" not in csp
     page = TestClient(create_app(LiveState())).get("/docs")
     assert "connect-src 'self';" in page.headers["content-security-policy"]
+
+
+def test_a_websocket_outlives_the_header_timeout() -> None:
+    import asyncio
+
+    import websockets
+
+    server, port, state = _server(header_timeout_s=0.3)
+
+    async def talk() -> list[str]:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/api/live") as ws:
+            kinds = [json.loads(await ws.recv())["type"]]
+            await asyncio.sleep(0.8)  # past the header timeout: an upgraded connection is busy
+            state.publish(synthetic_snapshot(50, time.time() + 1, 1))
+            kinds.append(json.loads(await asyncio.wait_for(ws.recv(), 5))["type"])
+            return kinds
+
+    try:
+        assert asyncio.run(talk()) == ["snapshot", "diff"]
+    finally:
+        server.stop()
