@@ -151,8 +151,12 @@ class LiveSession:
             self.dispatcher = Dispatcher.from_rules(ruleset, settings.alerts, settings.data_dir)
             self._restore_alert_state()
             # the rules of the session: edited through the API, re-read when the file changes
+            from tailwatch.alert.sinks import file_sink_dir
+
             self.rules = RuleService(rules, ruleset, engine=self.engine,
-                                     dispatcher=self.dispatcher)
+                                     dispatcher=self.dispatcher,
+                                     file_sink_dir=file_sink_dir(settings.alerts,
+                                                                 settings.data_dir))
         self.detection: Any = None
         if detect and store is not None:
             from tailwatch.history.detection import detection_sink

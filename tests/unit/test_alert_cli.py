@@ -112,7 +112,8 @@ def test_event_rules_on_an_events_file_enqueue_deliver_and_list(tmp_path: Path) 
          "flight_id": "f2", "details": {}},
     ]))  # fmt: skip
     runner = CliRunner(env={"XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-                            "XDG_DATA_HOME": str(tmp_path / "share")})  # fmt: skip
+                            "XDG_DATA_HOME": str(tmp_path / "share"),
+                            "TAILWATCH_ALERTS__FILE_SINK_DIR": str(tmp_path)})  # fmt: skip
     res = runner.invoke(app(), ["alerts", "check", str(rules)])
     assert res.exit_code == 0 and "ru-mil-latam: events" in res.stdout, res.output
     args = ["alerts", "test", str(rules), "--events", str(events), "--annotations",

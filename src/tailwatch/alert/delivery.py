@@ -60,8 +60,8 @@ class Dispatcher:
     def from_rules(
         cls, ruleset: RuleSet, settings: AlertSettings, data_dir: str | Path
     ) -> Dispatcher:
-        return cls(Outbox(outbox_path(settings, data_dir)), build_sinks(ruleset, settings),
-                   settings, ruleset=ruleset)  # fmt: skip
+        sinks = build_sinks(ruleset, settings, data_dir)
+        return cls(Outbox(outbox_path(settings, data_dir)), sinks, settings, ruleset=ruleset)
 
     @property
     def lease_s(self) -> float:

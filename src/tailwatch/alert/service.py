@@ -100,8 +100,10 @@ class RuleService:
         engine: Any = None,
         dispatcher: Any = None,
         outbox: Any = None,
+        file_sink_dir: str | Path | None = None,
     ) -> None:
         self.path = Path(path)
+        self.file_sink_dir = file_sink_dir  # None: the settings' (checked at each change)
         self.engine = engine
         self.dispatcher = dispatcher
         self._outbox = outbox
@@ -215,7 +217,12 @@ class RuleService:
         return rules_from_data(merged, "<request>")
 
     def _compile(self, rs: RuleSet) -> Any:
-        """What the engine will evaluate (also catches what only compiling finds)."""
+        """What the engine will evaluate (also catches what only compiling finds); file
+        sinks must write inside the file sink directory."""
+        from tailwatch.alert.sinks import check_file_sinks, default_file_sink_dir
+
+        check_file_sinks(rs, self.file_sink_dir if self.file_sink_dir is not None
+                         else default_file_sink_dir())
         try:
             if self.engine is not None:
                 return self.engine.compile(rs)

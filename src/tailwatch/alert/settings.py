@@ -23,6 +23,13 @@ class AlertSettings(BaseModel):
         10.0, gt=0, description="Delay before the first retry; doubles at each failure."
     )
     backoff_max_s: float = Field(3600.0, gt=0, description="Longest delay between retries.")
+    file_sink_dir: str = Field(
+        "",
+        description="The directory file sinks write in: a sink's path is taken relative to "
+        "it, and a path that leads outside it (absolute elsewhere, '..', a symbolic link "
+        "out) is refused, in rules files and through the rules API. Empty: alerts/ in the "
+        "data directory.",
+    )
     outbox: str = Field(
         "",
         description="SQLite file holding alerts and pending deliveries. Empty: alerts.sqlite "

@@ -42,9 +42,12 @@ def register(app: typer.Typer) -> None:
         if rules is not None:
             from tailwatch.alert.delivery import outbox_path
             from tailwatch.alert.service import RuleService
+            from tailwatch.alert.sinks import file_sink_dir
 
             service = RuleService.open(rules, missing_ok=True,
-                                       outbox=outbox_path(settings.alerts, settings.data_dir))
+                                       outbox=outbox_path(settings.alerts, settings.data_dir),
+                                       file_sink_dir=file_sink_dir(settings.alerts,
+                                                                   settings.data_dir))
             state.rules = service
         update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
         cfg = settings.serve.model_copy(update=update)
