@@ -141,3 +141,35 @@ def test_times_in_an_implausible_unit_are_named() -> None:
         det.update(pos)
     assert any(isinstance(w.message, hy.TimeUnitWarning) for w in caught)
     assert det.rejects["detect_time_unit_suspect"] == len(pos["t"])
+
+
+def test_positions_made_up_by_resampling_are_flagged() -> None:
+    # a resampled file bridging a gap: exactly linear steps every 10 s, reported speed
+    # stale at 22 kt while the points move at ~290 kt (the TV-relay sample, 2020-09-02)
+    t = T0 + np.arange(8) * 10.0
+    lat = 44.9188 + np.arange(8) * 0.006707
+    lon = 4.9722 + np.arange(8) * 0.012290
+    gs = np.full(8, 22.0)
+    flagged = hy.interpolated_rows(t, lat, lon, gs, None, 50.0)
+    assert flagged.tolist() == [False, False] + [True] * 6
+    # the same line with the speed it really has is not flagged (resampled cruise is fine)
+    assert not hy.interpolated_rows(t, lat, lon, np.full(8, 290.0), None, 50.0).any()
+    # nor real positions, never regular to 0.1 m
+    rng = np.random.default_rng(0)
+    n_lat, n_lon = lat + rng.normal(0, 2e-5, 8), lon + rng.normal(0, 3e-5, 8)
+    assert not hy.interpolated_rows(t, n_lat, n_lon, gs, None, 50.0).any()
+    # across calls: the two rows before are given
+    prev = {"t": t[:2], "lat": lat[:2], "lon": lon[:2], "gs_kt": gs[:2]}
+    assert hy.interpolated_rows(t[2:], lat[2:], lon[2:], gs[2:], prev, 50.0).all()
+
+
+def test_a_stale_cruise_altitude_on_a_taxiing_aircraft_is_ground() -> None:
+    from tailwatch.detect import kinematics as km
+
+    eff = km.effective_rows(
+        np.array([-1, -1], np.int8), np.array([22.0, 22.0]), np.array([25_975.0, 3_000.0]),
+        np.array([True, True]), np.array([25_500.0, 2_500.0]), km.AIR, 250.0, 40.0, 80.0,
+        300.0, 500.0)
+    # 22 kt 25,000 ft above an airport cannot be flown: the altitude is stale, on the
+    # ground; 22 kt 2,500 ft above it (a helicopter, a glider) stays airborne
+    assert eff.tolist() == [km.GROUND, km.AIR]

@@ -202,6 +202,7 @@ class _Aircraft:
     last_jump_t: float = -math.inf
     rejected: dict[str, int] = field(default_factory=dict)
     hygiene: dict[str, int] = field(default_factory=dict)  # rows kept out of decisions
+    raw_tail: dict[str, F64] = field(default_factory=dict)  # last 2 input rows (hygiene)
     inbox: list[Columns] = field(default_factory=list)  # positions not processed yet
     inbox_t: float = math.nan  # time of the oldest of them
 
@@ -369,22 +370,35 @@ class FlightDetector:
         decision."""
         if not n_rows(new):
             return new
-        b = ac.buf
+        tail = ac.raw_tail  # the last input rows, flagged or not (same answers per batch)
         prev = None
-        if n_rows(b):
-            prev = (float(b["lat"][-1]), float(b["lon"][-1]), float(b["altitude_ft"][-1]))
+        if tail:
+            prev = (float(tail["lat"][-1]), float(tail["lon"][-1]),
+                    float(tail["altitude_ft"][-1]))
+        ac.raw_tail = {k: np.concatenate((tail[k], new[k].astype(np.float64)))[-2:]
+                       if tail else new[k].astype(np.float64)[-2:]
+                       for k in ("t", "lat", "lon", "gs_kt", "altitude_ft")}
         frozen, jump = hy.frozen_rows(
             new["lat"], new["lon"], new["altitude_ft"].astype(np.float64), new["on_ground"],
             new["gs_kt"].astype(np.float64), prev, self.p.parked_max_kt,
             self.p.altitude_jump_ft)
-        if not frozen.any():
+        keys = ("t", "lat", "lon", "gs_kt")
+        before = {k: tail[k] for k in keys} if tail else None
+        f64 = [new[k].astype(np.float64) for k in keys]
+        made_up = hy.interpolated_rows(f64[0], f64[1], f64[2], f64[3], before,
+                                       self.p.interpolated_mismatch_kt)
+        made_up &= ~frozen
+        if not (frozen.any() or made_up.any()):
             return new
-        n_frozen, n_jump = int(frozen.sum()), int(jump.sum())
+        n_frozen, n_jump, n_made = int(frozen.sum()), int(jump.sum()), int(made_up.sum())
         self.rejects["detect_frozen_position"] += n_frozen
         if n_jump:
             self.rejects["detect_altitude_jump_frozen"] += n_jump
-        self._count_hygiene(ac, {"frozen_position": n_frozen, "altitude_jump_frozen": n_jump})
-        return take(new, ~frozen)
+        if n_made:
+            self.rejects["detect_interpolated"] += n_made
+        self._count_hygiene(ac, {"frozen_position": n_frozen, "altitude_jump_frozen": n_jump,
+                                 "interpolated": n_made})
+        return take(new, ~(frozen | made_up))
 
     def _count_hygiene(self, ac: _Aircraft, counts: Mapping[str, int]) -> None:
         for k, v in counts.items():

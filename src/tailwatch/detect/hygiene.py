@@ -39,6 +39,10 @@ FROZEN = 1
 """Flag: same position as the aircraft's previous one while time advanced."""
 ALTITUDE_JUMP_FROZEN = 2
 """Flag: frozen, and the altitude jumped by more than ``altitude_jump_ft``."""
+INTERPOLATED = 16
+"""Flag: a position made up by resampling: moving on exactly the straight line and at exactly
+the pace of the step before (to 1e-6°, 0.1 m: real positions are never that regular) while
+the reported speed disagrees with that motion (a resampled file bridging a gap)."""
 DUPLICATE_TIME = 4
 """Flag: same time as the aircraft's previous position."""
 TIME_BACKWARDS = 8
@@ -49,6 +53,7 @@ FLAG_NAMES = {
     ALTITUDE_JUMP_FROZEN: "altitude_jump_frozen",
     DUPLICATE_TIME: "duplicate_time",
     TIME_BACKWARDS: "time_backwards",
+    INTERPOLATED: "interpolated",
 }
 
 EARLIEST_PLAUSIBLE_T = 86_400.0 * 365 * 3  # 1973-01-01: nothing earlier is an ADS-B time
@@ -105,6 +110,41 @@ def frozen_rows(
     frozen = same & ~parked
     jump = frozen & (np.abs(alt_ft - p_alt) > altitude_jump_ft)
     return frozen, jump
+
+
+def interpolated_rows(
+    t: F64,
+    lat: F64,
+    lon: F64,
+    gs_kt: F64,
+    prev: dict[str, F64] | None,
+    mismatch_kt: float,
+) -> npt.NDArray[np.bool_]:
+    """Rows of ONE aircraft (time order) made up by resampling (see :data:`INTERPOLATED`).
+    ``prev``: the same columns of the aircraft's last two positions before these rows."""
+    n = t.shape[0]
+    if n == 0:
+        return np.zeros(0, bool)
+    cols = [t, lat, lon, gs_kt]
+    keys = ("t", "lat", "lon", "gs_kt")
+    k = 0
+    if prev is not None and prev["t"].shape[0]:
+        k = int(prev["t"].shape[0])
+        cols = [np.concatenate((prev[key], c)) for key, c in zip(keys, cols, strict=True)]
+    tt, la, lo, gs = cols
+    m = tt.shape[0]
+    out = np.zeros(m, bool)
+    if m >= 3:
+        dt1, dt2 = tt[1:-1] - tt[:-2], tt[2:] - tt[1:-1]
+        dla1, dla2 = la[1:-1] - la[:-2], la[2:] - la[1:-1]
+        dlo1, dlo2 = lo[1:-1] - lo[:-2], lo[2:] - lo[1:-1]
+        linear = (np.abs(dt2 - dt1) < 1e-3) & (np.abs(dla2 - dla1) < 1e-6) & (
+            np.abs(dlo2 - dlo1) < 1e-6) & ((dla2 != 0) | (dlo2 != 0))
+        step_nm = np.hypot(dla2, dlo2 * np.cos(np.radians(la[2:]))) * 60.0
+        moved_kt = step_nm / np.maximum(dt2, 1e-3) * 3600.0
+        mismatch = np.abs(moved_kt - gs[2:]) > np.maximum(mismatch_kt, 0.5 * gs[2:])
+        out[2:] = linear & mismatch
+    return out[k:]
 
 
 def mark_positions(

@@ -28,6 +28,10 @@ AIR = 0
 GROUND = 1
 UNKNOWN = -1
 
+STALE_HEIGHT_FT = 10_000.0
+"""A position of unknown air/ground state slower than ``parked_max_kt`` near an airport and
+more than this above it carries a stale altitude: it is on the ground."""
+
 # altitude filter state: good altitude, its time, candidate altitude, its time, candidate count
 ALT_STATE_SIZE = 5
 
@@ -153,7 +157,9 @@ def effective_rows(
         elif og == 0:
             st = GROUND if (slow and near) else AIR
         else:
-            low = (not known_alt) or h < unknown_ground_height_ft
+            # nothing flies slower than parked_max_kt 10,000 ft above an airport: a stale
+            # altitude on a taxiing aircraft (resampled files carry the cruise level down)
+            low = (not known_alt) or h < unknown_ground_height_ft or h > STALE_HEIGHT_FT
             high = known_alt and ((not near) or h >= unknown_air_height_ft)
             if slow and near and low:
                 st = GROUND

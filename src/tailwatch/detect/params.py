@@ -47,6 +47,10 @@ class DetectParams:
     """Altitude filter: a value farther than this + ``altitude_rate_fpm`` x elapsed time from
     the last accepted one is a spike (unless ``altitude_resync_n`` consecutive spikes agree)."""
     altitude_rate_fpm: float = 8000.0
+    interpolated_mismatch_kt: float = 50.0
+    """Hygiene: a position on exactly the line and pace of the step before (to 1e-6°) whose
+    motion is this much (and half) off the reported speed was made up by resampling
+    (detect/hygiene.py)."""
     track_mismatch_deg: float = 45.0
     """A reported track more than this off the track measured from the positions (moving
     faster than ``parked_max_kt``) is replaced by the measured one (counted per aircraft as
