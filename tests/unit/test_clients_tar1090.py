@@ -161,3 +161,14 @@ def test_positions_store_layout_is_what_traces_read() -> None:
     cols["source"] = np.array([0, 99])
     doc = tar.trace_document(cols, "abcdef", {}, recent=False)
     assert doc.startswith(b'{"icao":"abcdef","dbFlags":0,"timestamp":0.0,"trace":[[0.0,')
+
+
+def test_a_state_over_a_store_uses_its_aircraft_database(tmp_path: Path) -> None:
+    store = open_store(str(tmp_path / "tw.duckdb"))
+    store_aircraft_db(store, read_records_table(RECORDS[:1]))
+    state = LiveState(store=store)  # no resolver given: the store's database
+    state.publish(replay([t0() + 600])[0][0])
+    a = next(x for x in TestClient(create_app(state)).get("/data/aircraft.json").json()[
+        "aircraft"] if x["hex"] == "393322")
+    assert (a["r"], a["t"]) == ("F-GMZC", "A321")
+    store.close()

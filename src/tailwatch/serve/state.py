@@ -147,7 +147,8 @@ class LiveState:
     """Shared state of the server (one per process).
 
     ``store`` is a ``tailwatch.store.Store`` (or None: history endpoints answer empty);
-    ``identity`` the resolver (one without a database is made when omitted); ``prerender``
+    ``identity`` the resolver (when omitted: one over the store's aircraft database,
+    :meth:`IdentityResolver.from_store`); ``prerender``
     builds the public ``aircraft.json`` and ``/api/states/all`` (plain and gzip) at publish
     time, so that no request pays for them.
     """
@@ -161,7 +162,10 @@ class LiveState:
         prerender: bool = True,
     ) -> None:
         self.history = store if isinstance(store, History) else History(store)
-        self.identity = identity if identity is not None else IdentityResolver()
+        if identity is None:  # the store's aircraft database, followed live (if it has one)
+            identity = (IdentityResolver.from_store(self.history.store)
+                        if self.history.store is not None else IdentityResolver())
+        self.identity = identity
         self.receiver = receiver if receiver is not None else ReceiverInfo()
         self.prerender = prerender
         self.started = time.time()
