@@ -107,7 +107,9 @@ Q_PRE_WNACP = 60
 Q_LOST_N = 61
 V_CHG_T = 62
 E_TURN = 63
-NS = 64
+S_RUN_N = 64
+S_RUN_T = 65
+NS = 72
 
 # evidence bits of a spoofing episode
 EV_DEAD_RECKONING = 1
@@ -117,6 +119,7 @@ EV_MLAT = 8
 EV_GNSS_BARO = 16
 EV_SAME_POINT = 32
 EV_BEYOND_HORIZON = 64
+EV_REPEATED_MESSAGES = 128  # our own decoding: position messages repeating one point at speed
 EVIDENCE_NAMES = (
     (EV_DEAD_RECKONING, "dead_reckoning"),
     (EV_IMPOSSIBLE_SPEED, "impossible_speed"),
@@ -125,6 +128,7 @@ EVIDENCE_NAMES = (
     (EV_GNSS_BARO, "gnss_baro"),
     (EV_SAME_POINT, "same_point"),
     (EV_BEYOND_HORIZON, "beyond_horizon"),
+    (EV_REPEATED_MESSAGES, "position_messages_repeat"),
 )
 
 # per-position output flags
@@ -211,7 +215,7 @@ def init_rows(s: F64, lo: int, hi: int) -> None:
     s[lo:hi] = np.nan
     for col in (Q_MODE, Q_SEEN_GOOD, Q_CNT, Q_N, Q_LOST_S, Q_LOST_N, Q_GAPS, Q_NIC0, Q_PART, M_MODE,
                 M_N, M_END_N, M_EV, M_STILL_S, M_CLUSTER, B_N, A_FROZEN, A_GLITCH, E_DIST,
-                E_TURN):
+                E_TURN, S_RUN_N):
         s[lo:hi, col] = 0.0
     for col in (Q_WNIC, Q_WNACP, Q_PRE_WNIC, Q_PRE_WNACP):
         s[lo:hi, col] = 99.0
@@ -257,7 +261,9 @@ def _same(a: float, b: float) -> bool:
 
 
 @nb.njit(cache=True)
-def _emit_jamming(s: F64, slot: int, until: float, out: F64, k: int) -> int:
+def _emit_jamming(s: F64, slot: int, until: float, out: F64, k: int, recovered: bool) -> int:
+    """``recovered``: the episode ends with good positions (then the aircraft's avionics can
+    report good quality, even if it was never seen good before)."""
     out[k, O_KIND] = KIND_JAMMING
     out[k, O_SLOT] = slot
     out[k, O_START] = s[slot, Q_START]
@@ -272,7 +278,7 @@ def _emit_jamming(s: F64, slot: int, until: float, out: F64, k: int) -> int:
     out[k, O_LAT] = s[slot, Q_LAT]
     out[k, O_LON] = s[slot, Q_LON]
     out[k, O_PART] = s[slot, Q_PART]
-    out[k, O_SEEN_GOOD] = s[slot, Q_SEEN_GOOD_AT_START]
+    out[k, O_SEEN_GOOD] = 1.0 if recovered else s[slot, Q_SEEN_GOOD_AT_START]
     return k + 1
 
 
@@ -297,7 +303,9 @@ def _emit_spoofing(s: F64, slot: int, p: F64, out: F64, k: int) -> int:
     """Close the slot's spoofing episode: a verdict when it has enough divergent positions over
     enough time, else an unconfirmed record. Resets the episode."""
     ev = int(s[slot, M_EV])
-    independent = (ev & (EV_MLAT | EV_BEYOND_HORIZON)) != 0  # not from the aircraft's data
+    # evidence that stands alone: not from the aircraft's own data (MLAT, radio horizon), or
+    # position messages that cannot repeat one point while the aircraft moves
+    independent = (ev & (EV_MLAT | EV_BEYOND_HORIZON | EV_REPEATED_MESSAGES)) != 0
     kinds = 0
     while ev:
         kinds += ev & 1
@@ -357,7 +365,7 @@ def _quality(s: F64, slot: int, t: float, dt: float, lat: float, lon: float, nic
     mode = s[slot, Q_MODE]
     if mode == 2.0 and not math.isnan(dt):
         if dt > p[K_EPISODE_GAP]:
-            k = _emit_jamming(s, slot, s[slot, Q_LAST_BAD_T], out, k)
+            k = _emit_jamming(s, slot, s[slot, Q_LAST_BAD_T], out, k, False)
             _reset_jamming(s, slot)
             mode = s[slot, Q_MODE]
         else:
@@ -406,12 +414,12 @@ def _quality(s: F64, slot: int, t: float, dt: float, lat: float, lon: float, nic
         s[slot, Q_CNT] = max(s[slot, Q_CNT] - 1.0, 0.0)
         if s[slot, Q_CNT] == 0.0:
             if mode == 2.0:
-                k = _emit_jamming(s, slot, s[slot, Q_LAST_BAD_T], out, k)
+                k = _emit_jamming(s, slot, s[slot, Q_LAST_BAD_T], out, k, True)
             _reset_jamming(s, slot)
     if s[slot, Q_MODE] == 2.0:
         flags |= FLAG_DEGRADED
         if t - s[slot, Q_START] >= p[K_REPORT_EVERY]:
-            k = _emit_jamming(s, slot, t, out, k)
+            k = _emit_jamming(s, slot, t, out, k, False)
             s[slot, Q_START] = t
             s[slot, Q_PART] += 1.0
             s[slot, Q_N] = 0.0
@@ -479,9 +487,7 @@ def gnss_scan(
         if s[slot, M_MODE] == 1.0 and not math.isnan(dt) and dt > p[K_EPISODE_GAP]:
             k = _emit_spoofing(s, slot, p, out, k)
             _anchor(s, slot, ti, la, lo)
-        if not airborne or math.isnan(s[slot, P_T]):
-            if s[slot, M_MODE] == 1.0:
-                k = _emit_spoofing(s, slot, p, out, k)
+        if math.isnan(s[slot, P_T]):
             _anchor(s, slot, ti, la, lo)
             s[slot, P_LAT] = la
             s[slot, P_LON] = lo
@@ -519,12 +525,17 @@ def gnss_scan(
                     b = s[slot, B_BASE]
                     s[slot, B_BASE] = diff if math.isnan(b) else b + 0.05 * (diff - b)
                     s[slot, B_N] += 1.0
-            new_pos = la != s[slot, P_LAT] or lo != s[slot, P_LON]
+            # a new fix moved at least a fifth of what the velocity says since the last one
+            # (CPR's even/odd decodings of one point differ by metres; duplicates by less)
+            moved = distance_nm(s[slot, P_LAT], s[slot, P_LON], la, lo)
+            expect = 0.0 if math.isnan(gs_rep) else gs_rep * (ti - s[slot, P_T]) / 3600.0
+            new_pos = moved > max(0.005, 0.2 * expect)
             elat = s[slot, E_LAT]
             elon = s[slot, E_LON]
             div = distance_nm(elat, elon, la, lo) if not math.isnan(elat) else np.nan
             tol = p[K_DR_BASE] + p[K_DR_RATE] * s[slot, E_DIST] + s[slot, E_TURN]
             if new_pos:
+                s[slot, S_RUN_N] = 0.0
                 gap = ti - s[slot, P_T]
                 step = distance_nm(s[slot, P_LAT], s[slot, P_LON], la, lo)
                 implied = step / gap * 3600.0 if gap > 0 else np.inf
@@ -603,9 +614,33 @@ def gnss_scan(
                 moving = not math.isnan(gs_rep) and gs_rep > p[K_MOVING_KT]
                 if moving:
                     f |= FLAG_STALE_MOVING
-                if in_ep and moving and not math.isnan(div) and div > tol:
-                    s[slot, M_EV] = int(s[slot, M_EV]) | EV_STILL_WHILE_MOVING
-                    s[slot, M_STILL_S] += ti - s[slot, R_T]
+                if moving and not in_ep and not is_feed[i]:
+                    # our own decoding: a position message repeating the same point at speed
+                    # is not a stale feed; enough of them open an episode on their own
+                    if s[slot, S_RUN_N] == 0.0:
+                        s[slot, S_RUN_T] = s[slot, P_T]
+                    s[slot, S_RUN_N] += 1.0
+                    if (s[slot, S_RUN_N] >= p[K_MIN_N]
+                            and ti - s[slot, S_RUN_T] >= p[K_MIN_S]):
+                        s[slot, M_MODE] = 1.0
+                        s[slot, M_START] = s[slot, S_RUN_T]
+                        s[slot, M_SLAT] = la
+                        s[slot, M_SLON] = lo
+                        s[slot, M_N] = s[slot, S_RUN_N]
+                        s[slot, M_END_N] = 0.0
+                        s[slot, M_LAST_DIV_T] = ti
+                        s[slot, M_EV] = EV_STILL_WHILE_MOVING | EV_REPEATED_MESSAGES
+                        s[slot, M_STILL_S] = ti - s[slot, S_RUN_T]
+                        if math.isnan(div) or div <= tol:  # no trusted true position
+                            s[slot, E_LAT] = np.nan
+                            div = np.nan
+                        in_ep = True
+                elif in_ep and ((moving and math.isnan(div))
+                                or (not math.isnan(div) and div > tol)):
+                    # still away from where the aircraft should be
+                    if moving:
+                        s[slot, M_EV] = int(s[slot, M_EV]) | EV_STILL_WHILE_MOVING
+                        s[slot, M_STILL_S] += ti - s[slot, R_T]
                     s[slot, M_N] += 1.0
                     s[slot, M_LAST_DIV_T] = ti
                     s[slot, M_END_N] = 0.0
@@ -631,9 +666,9 @@ def gnss_scan(
             if in_ep:
                 if s[slot, M_N] >= p[K_MIN_N]:
                     f |= FLAG_SPOOFED
-                if not math.isnan(s[slot, E_LAT]):
-                    est_lat[i] = s[slot, E_LAT]
-                    est_lon[i] = s[slot, E_LON]
+                # where the aircraft is: dead-reckoned, or unknown (then not on the map)
+                est_lat[i] = s[slot, E_LAT]
+                est_lon[i] = s[slot, E_LON]
         if airborne and (f & (FLAG_BAD | FLAG_DEGRADED | FLAG_SPOOFED)) == 0 \
                 and (nic[i] >= 0 or nacp[i] >= 0):
             f |= FLAG_CLEAN
@@ -676,7 +711,7 @@ def close_episodes(s: F64, n_slots: int, before_t: float, p: F64, out: F64) -> i
         if math.isnan(last) or last >= before_t:
             continue
         if s[slot, Q_MODE] == 2.0:
-            k = _emit_jamming(s, slot, s[slot, Q_LAST_BAD_T], out, k)
+            k = _emit_jamming(s, slot, s[slot, Q_LAST_BAD_T], out, k, False)
             _reset_jamming(s, slot)
         if s[slot, M_MODE] == 1.0:
             k = _emit_spoofing(s, slot, p, out, k)

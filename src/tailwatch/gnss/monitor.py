@@ -343,8 +343,10 @@ def spoofing_details(row: npt.NDArray[np.float64]) -> dict[str, Any]:
             evidence[name] = {"max_departure_ft": row[kn.O_BARO_FT]}
         elif bit == kn.EV_SAME_POINT:
             evidence[name] = {"aircraft": int(row[kn.O_CLUSTER])}
-        else:
+        elif bit == kn.EV_BEYOND_HORIZON:
             evidence[name] = {"max_beyond_nm": row[kn.O_HORIZON_NM]}
+        else:
+            evidence[name] = {"still_s": row[kn.O_STILL_S]}
     return {
         "until": row[kn.O_UNTIL],
         "duration_s": row[kn.O_UNTIL] - row[kn.O_START],

@@ -40,13 +40,15 @@ class GnssSession:
     def __init__(self, params: GnssParams | None = None, *, store: Store | None = None,
                  receivers: Sequence[tuple[float, float, float]] = (),
                  write_events: bool = False,
-                 on_cells: Callable[[Columns], None] | None = None) -> None:
+                 on_cells: Callable[[Columns], None] | None = None,
+                 on_events: Callable[[Columns], None] | None = None) -> None:
         self.params = params or GnssParams()
         self.monitor = GnssMonitor(self.params, receivers=receivers)
         self.cells = CellAggregator(self.params)
         self.store = store
         self.write_events = write_events
         self.on_cells = on_cells
+        self.on_events = on_events
         self.totals = GnssTotals()
         self._flushed_to = -math.inf
 
@@ -63,6 +65,11 @@ class GnssSession:
         events = concat_events([step.events, self.monitor.expire()])
         self._emit_events(events)
         return events
+
+    def __call__(self, positions: Any) -> None:
+        """As a pipeline sink (``Pipeline(sinks=[..., session])``): the events go to the store
+        when ``write_events`` is set (and to ``on_events``)."""
+        self.update(positions)
 
     def flush(self) -> Columns:
         """Close every episode and every period (end of the stream)."""
@@ -83,8 +90,12 @@ class GnssSession:
     def _emit_events(self, events: Columns) -> None:
         for typ in events["type"].tolist():
             self.totals.events[typ] = self.totals.events.get(typ, 0) + 1
-        if self.store is not None and self.write_events and len(events["t"]):
+        if not len(events["t"]):
+            return
+        if self.store is not None and self.write_events:
             self.store.write("events", events)
+        if self.on_events is not None:
+            self.on_events(events)
 
 
 def gnss_from_store(store: Store, *, since: float, until: float,
