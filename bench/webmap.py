@@ -7,8 +7,9 @@ JSON diffs). Debian's Chromium (Playwright, software WebGL: SwiftShader, no GPU)
 and, in the page, measures:
 
 * ``first_render_s``: from navigation to every aircraft drawn;
-* per live message: JSON parse + merge (``message_ms``) and the redraw that follows (collect,
-  filter, fill the WebGL buffer, labels, the sorted table: ``draw_ms``);
+* per live message: JSON parse + merge (``message_ms``) and the redraw that follows
+  (``draw_ms``; its parts: collect and filter, fill the WebGL buffer, trails and labels, the
+  sorted table);
 * frame intervals (requestAnimationFrame) while the updates arrive, idle and while panning
   the map every frame, with the list tab open and closed;
 * responsiveness: the lag of a 50 ms timer (how long an input would wait), long tasks.
@@ -136,16 +137,25 @@ def main() -> None:
             out["first_render_s"] = round(time.monotonic() - t0, 2)
             out["drawn"] = page.evaluate("tailwatch.shown()")
             page.wait_for_timeout(3000)  # the websocket snapshot and the first diffs
-            out["list_open_idle"] = _phase(page, args.seconds, pan=False)
-            out["list_open_panning"] = _phase(page, args.seconds, pan=True)
             page.click("[data-testid=tab-filters]")
             out["list_closed_idle"] = _phase(page, args.seconds, pan=False)
             out["list_closed_panning"] = _phase(page, args.seconds, pan=True)
+            page.click("[data-testid=tab-list]")
+            out["list_open_idle"] = _phase(page, args.seconds, pan=False)
+            out["list_open_panning"] = _phase(page, args.seconds, pan=True)
             t = page.evaluate("tailwatch.timings()")
             out["message_ms"] = _stats(t["messageMs"])
             out["draw_ms"] = _stats(t["drawMs"])
+            out["draw_parts_ms"] = {k[:-2]: _stats(t[k]) for k in
+                                    ("collectMs", "fillMs", "overlaysMs", "tableMs")}
             out["page_errors"] = errors
+            out["live_feed_closed"] = page.evaluate("tailwatch.state.stats.wsCloses || 0")
             ctx.close()
+        import urllib.request
+
+        with urllib.request.urlopen(base + "/api/stats") as r:
+            srv = json.loads(r.read())["server"]
+        out["server_live_dropped_slow"] = srv.get("live_dropped_slow")
     finally:
         stop.set()
         server.stop()

@@ -200,10 +200,15 @@
     for (const h of hexes) { state.aircraft.delete(h); state.trails.delete(h); }
   }
 
+  // the live feed: the websocket; while it is down, /data/aircraft.json every 2 s and a new
+  // websocket every 5 s (the server drops a client that falls 8 messages behind)
+  let wsOpen = false;
+  let polling = false;
   function connectLive() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
     let ws;
-    try { ws = new WebSocket(`${proto}://${location.host}/api/live`); } catch (e) { poll(); return; }
+    try { ws = new WebSocket(`${proto}://${location.host}/api/live`); } catch (e) { startPolling(); return; }
+    ws.onopen = () => { wsOpen = true; };
     ws.onmessage = (ev) => {
       const t0 = performance.now();
       const m = JSON.parse(ev.data);
@@ -212,10 +217,23 @@
       sample("messageMs", performance.now() - t0);
       afterUpdate();
     };
-    ws.onclose = () => { setStatus("live feed closed; polling"); setTimeout(poll, 1000); };
+    ws.onclose = () => {
+      wsOpen = false;
+      state.stats.wsCloses = (state.stats.wsCloses || 0) + 1;
+      setStatus("live feed closed; polling");
+      startPolling();
+      setTimeout(connectLive, 5000);
+    };
+  }
+
+  function startPolling() {
+    if (polling) return;
+    polling = true;
+    setTimeout(poll, 1000);
   }
 
   async function poll() {
+    if (wsOpen) { polling = false; return; }
     try {
       const doc = await getJSON("/data/aircraft.json");
       const seen = new Set(doc.aircraft.map((a) => a.hex));
@@ -361,12 +379,18 @@
         a._shape = null; a._cat = a.category; a._t = a.t; a._flags = a.dbFlags;
       }
     }
+    const t1 = performance.now();
     const n = fill(list);
     acLayer.setData(buf, n);
+    const t2 = performance.now();
     $("#f-count").textContent = `${list.length} shown of ${state.mode === "live" ? state.aircraft.size : (state.playback?.count ?? 0)}`;
     drawTrails();
     drawLabels();
-    if (tableOpen()) table.update(list, state.selected);
+    const t3 = performance.now();
+    if (tableOpen()) { table.update(list, state.selected); sample("tableMs", performance.now() - t3); }
+    sample("collectMs", t1 - t0);
+    sample("fillMs", t2 - t1);
+    sample("overlaysMs", t3 - t2);
     if (state.selected.length && $("#tab-aircraft").hidden === false) refreshPanelLive();
     document.body.dataset.rendered = String(list.length);
     state.stats.lastDrawMs = performance.now() - t0;
@@ -386,7 +410,8 @@
         if (feats.length >= 800) break;
       }
     }
-    map.getSource("labels").setData({ type: "FeatureCollection", features: feats });
+    if (feats.length || state.stats.labels) map.getSource("labels").setData({ type: "FeatureCollection", features: feats });
+    state.stats.labels = feats.length;
   }
 
   let selectedTrack = null; // from the store: {segments, columns}
@@ -436,7 +461,7 @@
     } else if (state.playback) {
       for (const hex of state.selected) line(playbackTrail(hex, state.playback.t), true);
     }
-    map.getSource("trails").setData({ type: "FeatureCollection", features: feats });
+    if (feats.length || state.stats.trailFeatures) map.getSource("trails").setData({ type: "FeatureCollection", features: feats });
     state.stats.trailFeatures = feats.length;
     state.stats.storedTrack = selectedTrack ? selectedTrack.count : 0;
   }
@@ -820,8 +845,11 @@
     /** positions of the selected aircraft's stored track drawn (0 before it arrives) */
     storedTrack: () => state.stats.storedTrack || 0,
     lastDrawMs: () => state.stats.lastDrawMs,
-    timings: () => ({ messageMs: state.stats.messageMs || [], drawMs: state.stats.drawMs || [],
-      updates: state.stats.updates }),
+    timings: () => {
+      const out = { updates: state.stats.updates };
+      for (const k of ["messageMs", "drawMs", "collectMs", "fillMs", "overlaysMs", "tableMs"]) out[k] = state.stats[k] || [];
+      return out;
+    },
   };
   TW.app = { select, playFrom, render, showTab, getMap: () => map };
   start();

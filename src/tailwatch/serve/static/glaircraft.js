@@ -197,7 +197,8 @@
       attr("a_pos", 2, 0); attr("a_angle", 1, 2); attr("a_slot", 1, 3); attr("a_rgb", 3, 4);
       attr("a_flags", 1, 7); attr("a_size", 1, 8);
       const z = this.map.getZoom();
-      const px = (z < 3 ? 13 : z < 5 ? 17 : z < 7 ? 22 : z < 10 ? 28 : 32) * (window.devicePixelRatio || 1);
+      // small at world scale (20,000 sprites overlap anyway; each costs its pixels in the fragment shader)
+      const px = (z < 2.5 ? 10 : z < 4 ? 13 : z < 5.5 ? 17 : z < 7 ? 22 : z < 10 ? 28 : 32) * (window.devicePixelRatio || 1);
       gl.uniformMatrix4fv(this.loc.u_matrix, false, matrix);
       gl.uniform1f(this.loc.u_px, px);
       gl.uniform1f(this.loc.u_bearing, (this.map.getBearing() * Math.PI) / 180);
