@@ -180,6 +180,10 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
                 f"[data-testid=results] li.stored[data-hex='{world.stored_only}']")
             stored.wait_for(timeout=10_000)
             page.screenshot(path=str(shots / "search.png"))
+            stored.click()  # selected, with its itinerary from the store (not live)
+            page.wait_for_function(
+                "() => /[1-9][0-9]* stored positions/.test(document.querySelector("
+                "'[data-testid=itinerary]')?.textContent || '')", timeout=10_000)
             page.keyboard.press("Escape")
 
             # the events feed: the take-off, a click goes to its place, ▶ to its time

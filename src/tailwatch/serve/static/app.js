@@ -487,6 +487,7 @@
       if (state.selected[0] !== hex) return;
       panelDetail = detail;
       renderPanel(state.aircraft.get(hex) || a, detail);
+      if (opts.itinerary) TW.showItinerary(map, hex, $("#itinerary"), true);
       if (opts.fly && !a && detail.live?.lat != null) map.flyTo({ center: [detail.live.lon, detail.live.lat], zoom: 7 });
       if (state.mode === "live" && state.layers.trails !== "none") {
         const tr = await getJSON(`/api/map/track/${hex}`);
@@ -547,7 +548,7 @@
       for (const s of doc.stored) {
         item(s.icao24, s.callsign || s.registration || s.icao24,
           `${s.icao24} · ${s.registration || "?"} · ${s.typecode || "?"} · last seen ${fmt.time(s.last_seen)} (stored)`,
-          () => { select(s.icao24); TW.showItinerary(map, s.icao24, $("#itinerary"), true); }, true);
+          () => select(s.icao24, { itinerary: true }), true);
       }
     } catch (e) { more.textContent = e.message; }
     if (!list.querySelector("li[data-hex]")) list.append(el("li", { text: "nothing matches, live or stored" }));
@@ -563,7 +564,7 @@
         const li = el("li", {}, el("strong", { text: f.callsign || f.icao24 }),
           ` ${f.icao24} · ${f.origin || "?"} → ${f.destination || "?"} · ${fmt.time(f.first_seen)} `);
         for (const [k, href] of Object.entries(f.exports || {})) li.append(el("a", { href, download: "", text: k }), " ");
-        li.addEventListener("click", (e) => { if (e.target.tagName !== "A") { select(f.icao24, { fly: true }); TW.showItinerary(map, f.icao24, $("#itinerary"), true); } });
+        li.addEventListener("click", (e) => { if (e.target.tagName !== "A") { select(f.icao24, { fly: true, itinerary: true }); } });
         ul.append(li);
       }
       if (!doc.flights.length) ul.append(el("li", { text: "no flights yet" }));
