@@ -20,6 +20,8 @@ Figures:
 - ``placed_share``: for each Mode S-only aircraft, the 1 s steps in which some transmission
   of it reached ≥ 4 receivers, and the share of those steps with an MLAT position of it
   within ±1 s; the median over aircraft and the pooled share are given;
+  ``transmissions_placed_share``, stricter: the share of those transmissions (heard by ≥ 4
+  receivers) that themselves gave an MLAT position;
 - ``solutions_per_cpu_s``: solved transmissions per CPU second of the whole MLAT stage
   (counter checks, clock sync, solve, filter; ``time.process_time`` around
   ``Multilateration.process``, single-threaded, so per core); ``solve_only_per_cpu_s``:
@@ -102,6 +104,21 @@ def errors_m(lat: F64, lon: F64, tlat: F64, tlon: F64) -> F64:
     return out
 
 
+def per_transmission(fix_icao: np.ndarray, fix_t: F64, heard_icao: np.ndarray,
+                     heard_t: F64) -> float:
+    """Share of the transmissions heard by ≥ 4 receivers that gave an MLAT position (each
+    position matched to the transmission of its aircraft nearest in time, within 5 ms)."""
+    if heard_t.size == 0:
+        return float("nan")
+    t0 = float(heard_t.min())
+    key = np.sort(heard_icao.astype(np.float64) * 1e4 + (heard_t - t0))
+    q = fix_icao.astype(np.float64) * 1e4 + (fix_t - t0)
+    i = np.clip(np.searchsorted(key, q), 1, key.size - 1)
+    near = np.minimum(np.abs(key[i] - q), np.abs(key[i - 1] - q)) < 0.005
+    j = np.where(np.abs(key[i] - q) < np.abs(key[i - 1] - q), i, i - 1)
+    return len(np.unique(j[near])) / key.size
+
+
 def placed(fix_icao: np.ndarray, fix_t: F64, heard_icao: np.ndarray, heard_t: F64,
            ) -> tuple[float, float, int]:  # fmt: skip
     """(median over aircraft, pooled share, aircraft) of 1 s steps heard by ≥ 4 receivers
@@ -135,7 +152,10 @@ def synthetic(clock: str, seed: int, n_aircraft: int, duration_s: float) -> dict
     four = only & (feed.tx_heard >= 4)
     share = placed(pb["icao24"][m], pb["t"][m], feed.icao24[feed.tx_aircraft[four]],
                    feed.tx_t[four])
-    return _summary(err, share, ml, wall, len(feed.frames), n_aircraft,
+    # message times are the first reception (the transmission + ≤ 1 ms, to the ms)
+    tx_share = per_transmission(pb["icao24"][m], pb["t"][m] - 0.001,
+                                feed.icao24[feed.tx_aircraft[four]], feed.tx_t[four])
+    return _summary(err, share, tx_share, ml, wall, len(feed.frames), n_aircraft,
                     int(feed.mode_s_only.sum()))
 
 
@@ -170,13 +190,15 @@ def simulator(seed: int) -> dict[str, Any]:
     n_rx = np.bincount(sim.frame_msg[good], minlength=s["t"].size)
     only = ~np.isin(s["icao24"], with_pos) & (n_rx >= 4)
     share = placed(pb["icao24"][m], pb["t"][m], s["icao24"][only], s["t"][only])
+    tx_share = per_transmission(pb["icao24"][m], pb["t"][m] - 0.001, s["icao24"][only],
+                                s["t"][only])
     n_ac = len(np.unique(s["icao24"]))
-    return _summary(err, share, ml, wall, len(sim.frames), n_ac,
+    return _summary(err, share, tx_share, ml, wall, len(sim.frames), n_ac,
                     int((~np.isin(np.unique(s["icao24"]), with_pos)).sum()))
 
 
-def _summary(err: F64, share: tuple[float, float, int], ml: TimedMlat, wall: float,
-             frames: int, n_aircraft: int, n_only: int) -> dict[str, Any]:
+def _summary(err: F64, share: tuple[float, float, int], tx_share: float, ml: TimedMlat,
+             wall: float, frames: int, n_aircraft: int, n_only: int) -> dict[str, Any]:
     st = ml.stats()
     return {
         "frames": frames,
@@ -188,6 +210,7 @@ def _summary(err: F64, share: tuple[float, float, int], ml: TimedMlat, wall: flo
         "placed_share_median": share[0],
         "placed_share_pooled": share[1],
         "placed_aircraft": share[2],
+        "transmissions_placed_share": tx_share,
         "targets": st["targets"],
         "solved": st["solved"],
         "mlat_cpu_s": ml.cpu_s,
@@ -225,6 +248,7 @@ def main() -> None:
                       f"p95 {r['p95_error_m']:.1f} m, placed {r['placed_share_median']:.3f}, "
                       f"{r['solutions_per_cpu_s']:,.0f} solutions/CPU s")
     keys = ("median_error_m", "p95_error_m", "placed_share_median", "placed_share_pooled",
+            "transmissions_placed_share",
             "solutions_per_cpu_s", "solve_only_per_cpu_s", "mlat_positions")
     summary = {name: {key: statistics.median(r[key] for r in runs) for key in keys}
                for name, runs in corpora.items()}
