@@ -163,7 +163,7 @@ class LiveSession:
 
             self.detection = detection_sink(store, annotations=self.annotations,
                                             on_events=self.on_events)
-        elif self.engine is not None and self.engine.rules_for("events"):
+        elif detect and self.engine is not None and self.engine.rules_for("events"):
             # no store: detect events for the event rules all the same (nothing is written)
             self.detection = EventDetectionSink(self.on_events, identify=self.engine.identify)
         self.position_alerts = (PositionAlertSink(self) if self.engine is not None
