@@ -45,3 +45,23 @@ def test_the_same_sql_on_both_engines(tmp_path: Path,
     # the qualified name keeps working on ClickHouse
     assert _sql(capsys, chdb, "SELECT count(*) AS n FROM tailwatch.positions") == \
         _sql(capsys, duck, QUERIES[0])
+
+
+def test_unqualified_tables_over_http(tmp_path: Path) -> None:
+    """A ClickHouse server over HTTP (the loopback endpoint speaking its HTTP interface):
+    every request carries the store's database, so `FROM positions` works there too."""
+    from _chdb_http import ChdbHttpServer
+
+    from tailwatch.store import open_store
+
+    with ChdbHttpServer(tmp_path / "srv") as srv:
+        store = open_store(srv.url())
+        try:
+            store.write("positions", {"t": [1.7e9, 1.7e9 + 1], "icao24": [0x393322] * 2,
+                                      "lat": [48.0, 48.1], "lon": [2.5, 2.6]})
+            rows = store.query("SELECT count(*) AS n FROM positions", final=True)  # type: ignore[call-arg]
+            assert rows.to_pylist() == [{"n": 2}]
+            assert store.query("SELECT count(*) AS n FROM tailwatch.positions").to_pylist() \
+                == [{"n": 2}]
+        finally:
+            store.close()
