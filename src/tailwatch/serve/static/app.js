@@ -154,9 +154,8 @@
     const w = Math.min(a.lng, b.lng), e = Math.max(a.lng, b.lng), s = Math.min(a.lat, b.lat), n = Math.max(a.lat, b.lat);
     let best = null, bestD = r * r;
     for (const ac of state.shown) {
-      const p = ac._pos;
-      if (p[1] < s || p[1] > n || p[0] < w || p[0] > e) continue;
-      const q = map.project(p);
+      if (ac.lat < s || ac.lat > n || ac.lon < w || ac.lon > e) continue;
+      const q = map.project([ac.lon, ac.lat]);
       const d = (q.x - point.x) ** 2 + (q.y - point.y) ** 2;
       if (d <= bestD) { bestD = d; best = ac.hex; }
     }
@@ -197,7 +196,7 @@
   }
 
   function remove(hexes) {
-    for (const h of hexes) { state.aircraft.delete(h); state.trails.delete(h); }
+    for (const h of hexes) { state.aircraft.delete(h); state.trails.delete(h); shapes.delete(h); }
   }
 
   // the live feed: the websocket; while it is down, /data/aircraft.json every 2 s and a new
@@ -283,7 +282,7 @@
     const alt = TW.altNum(a);
     if (f.altMin != null && (alt == null || alt < f.altMin)) return false;
     if (f.altMax != null && (alt == null || alt > f.altMax)) return false;
-    if (f.maxRange != null && (a._dist == null || a._dist > f.maxRange)) return false;
+    if (f.maxRange != null) { const d = TW.distOf(a); if (d == null || d > f.maxRange) return false; }
     if (f.text) {
       const q = f.text.toUpperCase();
       const hay = `${a.hex} ${TW.callsign(a)} ${a.r || ""} ${a.t || ""} ${a.squawk || ""} ${a.ownOp || ""} ${a.country || ""}`.toUpperCase();
@@ -292,12 +291,13 @@
     return true;
   }
 
-  function distanceOf(a) {
+  /** distance from the receiver (NM): readsb's r_dst, else computed from the first receiver */
+  TW.distOf = (a) => {
     if (a.r_dst != null) return a.r_dst;
     const rx = state.receivers[0];
     if (!rx || a.lat == null) return null;
     return TW.distNm(rx.lat, rx.lon, a.lat, a.lon);
-  }
+  };
 
   // --- rendering ------------------------------------------------------------------------------
   let renderQueued = false;
@@ -307,30 +307,34 @@
     requestAnimationFrame(() => { renderQueued = false; draw(); });
   }
 
+  // the drawn aircraft: in live mode the objects of the feed themselves (nothing is added to
+  // them: new properties on 20,000 fresh objects a second cost more than the drawing); in
+  // playback, objects made from the stored positions
+  const altOf = (a) => a.alt_baro ?? a.alt_geom;
+  const trackOf = (a) => a.track ?? a.true_heading ?? a.mag_heading ?? 0;
   function collect() {
     const out = [];
     if (state.mode === "live") {
-      for (const a of state.aircraft.values()) {
-        a._dist = distanceOf(a);
-        if (a.lat == null || !passes(a)) continue;
-        if (a._pos) { a._pos[0] = a.lon; a._pos[1] = a.lat; } else a._pos = [a.lon, a.lat];
-        a._alt = a.alt_baro ?? a.alt_geom;
-        a._track = a.track ?? a.true_heading ?? a.mag_heading ?? 0;
-        out.push(a);
-      }
+      for (const a of state.aircraft.values()) if (a.lat != null && passes(a)) out.push(a);
     } else if (state.playback) {
       for (const p of playbackPositions(state.playback.t)) {
         const live = state.aircraft.get(p.hex);
-        const a = Object.assign({}, live || { hex: p.hex, dbFlags: 0 }, { alt_baro: p.alt, lat: p.lat, lon: p.lon, track: p.track, type: p.mlat ? "mlat" : (live && live.type) });
-        a._dist = distanceOf(a);
-        if (!passes(a)) continue;
-        a._pos = [p.lon, p.lat];
-        a._alt = p.alt;
-        a._track = p.track ?? 0;
-        out.push(a);
+        const a = Object.assign({}, live || { hex: p.hex, dbFlags: 0 }, { alt_baro: p.alt, alt_geom: null, lat: p.lat, lon: p.lon,
+          track: p.track ?? 0, type: p.mlat ? "mlat" : (live && live.type), r_dst: null });
+        if (passes(a)) out.push(a);
       }
     }
     return out;
+  }
+
+  // symbol class per aircraft, recomputed only when category, type or flags change
+  const shapes = new Map(); // hex → [category, type, flags, shape]
+  function shapeOf(a) {
+    const s = shapes.get(a.hex);
+    if (s && s[0] === a.category && s[1] === a.t && s[2] === a.dbFlags) return s[3];
+    const shape = TW.classify(a);
+    shapes.set(a.hex, [a.category, a.t, a.dbFlags, shape]);
+    return shape;
   }
 
   // altitude colours every 100 ft up to 50,000 ft (then the last), ground, unknown: no per-aircraft allocation
@@ -352,14 +356,14 @@
     // draw order: low first, the selected ones last (on top)
     let k = 0;
     const put = (a) => {
-      const x = (a._pos[0] + 180) / 360;
-      const sinL = Math.sin(a._pos[1] * D);
+      const x = (a.lon + 180) / 360;
+      const sinL = Math.sin(Math.max(-85.06, Math.min(85.06, a.lat)) * D);
       const y = 0.5 - Math.log((1 + sinL) / (1 - sinL)) / (4 * Math.PI);
-      const shape = a._shape || (a._shape = TW.classify(a));
-      const c = colourIndex(a._alt);
+      const shape = shapeOf(a);
+      const c = colourIndex(altOf(a));
       const selected = sel.has(a.hex);
       const o = k * S;
-      buf[o] = x; buf[o + 1] = y; buf[o + 2] = (a._track || 0) * D; buf[o + 3] = TW.SLOT[shape];
+      buf[o] = x; buf[o + 1] = y; buf[o + 2] = trackOf(a) * D; buf[o + 3] = TW.SLOT[shape];
       buf[o + 4] = LUT[c]; buf[o + 5] = LUT[c + 1]; buf[o + 6] = LUT[c + 2];
       buf[o + 7] = ((a.dbFlags & 1) ? 1 : 0) + (selected ? 2 : 0) + (state.layers.mlat && a.type === "mlat" ? 4 : 0);
       buf[o + 8] = (TW.shapeScale[shape] || 1) * (selected ? 1.3 : 1);
@@ -374,11 +378,6 @@
     const t0 = performance.now();
     const list = collect();
     state.shown = list;
-    for (const a of list) {
-      if (a._cat !== a.category || a._t !== a.t || a._flags !== a.dbFlags) {
-        a._shape = null; a._cat = a.category; a._t = a.t; a._flags = a.dbFlags;
-      }
-    }
     const t1 = performance.now();
     const n = fill(list);
     acLayer.setData(buf, n);
@@ -404,8 +403,8 @@
     if (state.layers.labels && map.getZoom() >= 7) {
       const b = map.getBounds();
       for (const a of state.shown) {
-        if (!b.contains(a._pos)) continue;
-        feats.push({ type: "Feature", geometry: { type: "Point", coordinates: a._pos },
+        if (!b.contains([a.lon, a.lat])) continue;
+        feats.push({ type: "Feature", geometry: { type: "Point", coordinates: [a.lon, a.lat] },
           properties: { hex: a.hex, label: TW.callsign(a) || a.r || a.hex } });
         if (feats.length >= 800) break;
       }
@@ -439,7 +438,7 @@
       if (state.layers.trails === "all") {
         const b = map.getBounds();
         for (const a of state.shown) {
-          if (state.selected.includes(a.hex) || !b.contains(a._pos)) continue;
+          if (state.selected.includes(a.hex) || !b.contains([a.lon, a.lat])) continue;
           const t = trailCoords(a.hex);
           if (t.length > 1) line(t, false);
         }
@@ -833,14 +832,14 @@
       if (!state.ready || !acLayer || !acLayer.frames) return 0;
       const b = map.getBounds();
       let n = 0;
-      for (const a of state.shown) if (b.contains(a._pos)) n++;
+      for (const a of state.shown) if (b.contains([a.lon, a.lat])) n++;
       return n;
     },
     shown: () => state.shown.length,
     tableRows: () => (table ? table.order() : []),
     positionOf: (hex) => {
       const a = state.shown.find((x) => x.hex === hex);
-      return a ? a._pos : null;
+      return a ? [a.lon, a.lat] : null;
     },
     frames: () => (acLayer ? acLayer.frames : 0),
     /** positions of the selected aircraft's stored track drawn (0 before it arrives) */

@@ -28,7 +28,7 @@
       fact(dl, "Squawk", a?.squawk ?? live.squawk);
       if (a?.emergency && a.emergency !== "none") fact(dl, "Emergency", a.emergency);
       fact(dl, "Source", a ? TW.sourceOf(a) : live.source);
-      fact(dl, "Distance", fmt.dist(a?._dist));
+      fact(dl, "Distance", fmt.dist(a ? TW.distOf(a) : null));
       fact(dl, "Last seen", a ? fmt.ago(a.seen) + " ago" : fmt.time(live.last_seen));
       fact(dl, "Position", a?.lat != null ? `${a.lat.toFixed(4)}, ${a.lon.toFixed(4)}` : "–");
       return dl;

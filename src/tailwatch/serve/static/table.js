@@ -19,7 +19,7 @@
     { key: "gs", label: "Speed", get: (a) => num(a.gs), show: (a) => fmt.spd(a.gs), on: true, right: true },
     { key: "vr", label: "V. rate", get: (a) => num(a.baro_rate ?? a.geom_rate), show: (a) => fmt.vr(a.baro_rate ?? a.geom_rate), on: false, right: true },
     { key: "squawk", label: "Squawk", get: (a) => a.squawk || "", show: (a) => a.squawk || "", on: true },
-    { key: "dist", label: "Distance", get: (a) => num(a._dist), show: (a) => fmt.dist(a._dist), on: true, right: true },
+    { key: "dist", label: "Distance", get: (a) => num(TW.distOf(a)), show: (a) => fmt.dist(TW.distOf(a)), on: true, right: true },
     { key: "track", label: "Track", get: (a) => num(a.track), show: (a) => fmt.deg(a.track), on: false, right: true },
     { key: "seen", label: "Seen", get: (a) => num(a.seen), show: (a) => fmt.ago(a.seen), on: false, right: true },
     { key: "rssi", label: "RSSI", get: (a) => num(a.rssi), show: (a) => (a.rssi == null ? "–" : `${a.rssi.toFixed(1)}`), on: false, right: true },
