@@ -133,7 +133,7 @@ def test_receiver_json_with_position_only_when_known() -> None:
     rx = TestClient(create_app(with_rx)).get("/data/receiver.json").json()
     assert (rx["lat"], rx["lon"]) == (49.0097, 2.5479)
     bare = TestClient(create_app(LiveState())).get("/data/receiver.json").json()
-    assert "lat" not in bare and bare["haveTraces"] is False
+    assert "lat" not in bare and bare["haveTraces"] is False and bare["history"] == 0
 
 
 def test_readsb_api_takes_what_tar1090_sends() -> None:

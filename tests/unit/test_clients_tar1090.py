@@ -51,7 +51,23 @@ def test_receiver_json_as_tar1090_reads_it(world: Any) -> None:
     rx = c.get("/data/receiver.json").json()
     assert rx["lat"] == 49.0097 and rx["lon"] == 2.5479 and rx["refresh"] == 1000
     assert rx["readsb"] is True and rx["dbServer"] is True and rx["haveTraces"] is True
-    assert rx["history"] == 0 and not rx["binCraft"] and not rx["zstd"]
+    assert rx["history"] == 20 and not rx["binCraft"] and not rx["zstd"]
+
+
+def test_history_items_replay_the_last_ten_minutes(world: Any) -> None:
+    """tar1090 loads data/history_0..N-1.json on start (aircraft.json of the past, oldest
+    first) and draws every aircraft's recent track from them."""
+    c, T, _ = world
+    n = c.get("/data/receiver.json").json()["history"]
+    items = [c.get(f"/data/history_{i}.json").json() for i in range(n + 1)]  # as tar1090
+    nows = [d["now"] for d in items]
+    assert nows == sorted(nows) and nows[-1] <= T and T - nows[0] <= 30 * (n + 1)
+    assert all(nows[i + 1] - nows[i] == 30 for i in range(n))
+    tracks = [a for d in items for a in d["aircraft"] if a["hex"] == "393322"]
+    assert len(tracks) == n + 1  # the flight was on the air the whole ten minutes
+    lats = [a["lat"] for a in tracks]
+    assert len(set(lats)) == n + 1 and all(a["t"] == "A321" for a in tracks)
+    assert c.get(f"/data/history_{n + 1}.json").status_code == 404
 
 
 def test_trace_full_and_recent_in_readsb_format(world: Any) -> None:

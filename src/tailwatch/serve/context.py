@@ -192,3 +192,14 @@ def visible_flights(ctx: ServeContext, flights: list[dict[str, Any]], allow: boo
     icao = np.array([int(str(f.get("icao24") or "0"), 16) for f in flights], dtype=np.uint32)
     hidden = hidden_icao(ctx, icao)
     return [f for f, h in zip(flights, hidden.tolist(), strict=True) if not h]
+
+
+def view_at(ctx: ServeContext, time_s: float) -> SnapshotView:
+    """The live picture at ``time_s`` rebuilt from the history store (blocking: call it from
+    a thread): each aircraft's last position in the minute before."""
+    from tailwatch.serve.state import snapshot_from_positions
+
+    pos = ctx.state.history.positions(since=time_s - 60, until=time_s + 1e-3,
+                                      limit=MAX_HISTORY_ROWS)
+    return SnapshotView(snapshot_from_positions(pos, float(time_s)), ctx.state.identity,
+                        ctx.state.receiver, -1)

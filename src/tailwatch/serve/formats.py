@@ -82,13 +82,13 @@ def prerender(view: SnapshotView) -> None:
 
 
 def receiver_json(view: SnapshotView, refresh_ms: int = 1000, *,
-                  traces: bool = True) -> dict[str, Any]:
-    """readsb's ``receiver.json`` as tar1090 reads it: ``refresh`` (ms), ``history`` (0: no
-    ``history_N.json``), ``readsb`` (readsb-style JSON: no client-side position filter),
+                  traces: bool = True, history: int = 0) -> dict[str, Any]:
+    """readsb's ``receiver.json`` as tar1090 reads it: ``refresh`` (ms), ``history`` (how many
+    ``history_N.json`` there are), ``readsb`` (readsb-style JSON: no client-side position filter),
     ``dbServer`` (``r``/``t``/``desc``/``dbFlags`` come with each aircraft),
     ``haveTraces`` (``data/traces/``), the receiver's ``lat``/``lon`` when known."""
     out: dict[str, Any] = {"version": f"tailwatch {__version__}", "refresh": refresh_ms,
-                           "history": 0, "readsb": True, "dbServer": True,
+                           "history": history, "readsb": True, "dbServer": True,
                            "haveTraces": traces, "binCraft": False, "zstd": False}
     rx = view.receiver
     if rx.has_position:

@@ -27,13 +27,12 @@ from tailwatch.serve.context import (
     json_response,
     prebuilt,
     raw,
+    view_at,
     visible_flights,
 )
 from tailwatch.serve.export import opensky_path
 from tailwatch.serve.fields import OPENSKY_MAX_AGE_S
 from tailwatch.serve.select import BadRequestError
-from tailwatch.serve.state import snapshot_from_positions
-from tailwatch.serve.view import SnapshotView
 
 __all__ = ["router"]
 
@@ -63,14 +62,6 @@ def _flight_opensky(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-
-
-def _view_at(ctx: ServeContext, time_s: int) -> SnapshotView:
-    """The live picture at ``time_s`` rebuilt from the history store (blocking: a thread)."""
-    pos = ctx.state.history.positions(since=time_s - 60, until=time_s + 1e-3,
-                                      limit=MAX_HISTORY_ROWS)
-    return SnapshotView(snapshot_from_positions(pos, float(time_s)), ctx.state.identity,
-                        ctx.state.receiver, -1)
 
 
 def _track_span(ctx: ServeContext, addr: int, at: float) -> tuple[float, float]:
@@ -132,7 +123,7 @@ async def _states(request: Request, time_s: int | None, icao24: list[str] | None
     if time_s is not None and ctx.state.version and abs(time_s - view.now) > LIVE_WINDOW_S:
         if time_s > view.now:
             raise BadRequestError("time: cannot answer for the future")
-        view = await run_in_threadpool(_view_at, ctx, time_s)
+        view = await run_in_threadpool(view_at, ctx, time_s)
     elif icao24 is None and lamin is None:
         live = view
         return prebuilt(request, live, f"states{int(allow)}{int(ext)}",

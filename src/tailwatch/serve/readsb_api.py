@@ -3,6 +3,7 @@ API ``/re-api/`` (readsb's README-json.md and README-api.md are the contract).""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from tailwatch.serve.context import (
     now_of,
     prebuilt,
     raw,
+    view_at,
 )
 from tailwatch.serve.select import parse_hex, parse_readsb_query, select_readsb
 from tailwatch.serve.tar1090 import FULL_WINDOW_S, db2_answer, html_folder, trace_document
@@ -30,6 +32,9 @@ __all__ = ["TAR1090_PREFIX", "answer_readsb_query", "mount_tar1090", "router"]
 
 #: where `create_app(tar1090_dir=...)` serves tar1090
 TAR1090_PREFIX = "/tar1090"
+#: readsb-style history items (``history_N.json``) tar1090 loads on start, and their spacing
+HISTORY_ITEMS = 20
+HISTORY_STEP_S = 30.0
 _TRACE_RE = re.compile(r"^trace_(full|recent)_(~?[0-9a-fA-F]{6})\.json$")
 
 router = APIRouter()
@@ -53,7 +58,26 @@ async def aircraft_json(request: Request) -> Response:
 async def receiver_json(request: Request) -> Response:
     """``{"version", "refresh", "history", "lat", "lon"}`` (position when configured)."""
     st = ctx_of(request).state
-    return json_response(fmt.receiver_json(st.view(), traces=st.history.available))
+    return json_response(fmt.receiver_json(st.view(), traces=st.history.available,
+                                           history=HISTORY_ITEMS if st.history.available
+                                           else 0))
+
+
+@router.get("/data/history_{index}.json", tags=["readsb"],
+            summary="A past aircraft.json (readsb's history_N.json), from the history store")
+def history_item(request: Request, index: int) -> Response:
+    """``history_0.json`` … ``history_<N>.json`` (N = receiver.json's ``history``; tar1090
+    asks for all of them): the aircraft as they were ``(N - index) × 30 s`` before the last
+    half minute, oldest first, in aircraft.json's format, so that tar1090 draws every
+    aircraft's recent track on load."""
+    if not 0 <= index <= HISTORY_ITEMS:
+        return json_response({"error": f"history items are 0 to {HISTORY_ITEMS}"}, 404)
+    ctx = ctx_of(request)
+    now = now_of(ctx.state)
+    base = math.floor(now / HISTORY_STEP_S) * HISTORY_STEP_S
+    view = view_at(ctx, base - (HISTORY_ITEMS - index) * HISTORY_STEP_S)
+    allow = ctx.allow_hidden(request.headers.get("authorization"))
+    return raw(fmt.aircraft_json(view, allow), headers={"Cache-Control": "no-cache"})
 
 def answer_readsb_query(request: Request, params: list[tuple[str, str]]) -> Response:
     """The answer to a readsb query (``/re-api/`` and every ``/v2`` route)."""
