@@ -104,8 +104,8 @@ def test_operator_kind_weighs_military_fields() -> None:
     # at Vatry, a military airframe at Saint-Dizier
     la = float(info.table.lat_deg[lfsi]) * 0.55 + float(info.table.lat_deg[lfok]) * 0.45
     lo = float(info.table.lon_deg[lfsi]) * 0.55 + float(info.table.lon_deg[lfok]) * 0.45
-    a = Fix(T0, la, lo, 90.0, 1500.0, 150.0)
-    b = Fix(T0 + 2400, la + 0.01, lo, 270.0, 1500.0, 150.0)
+    a = Fix(T0, la, lo, 90.0, 3000.0, 150.0)
+    b = Fix(T0 + 2400, la + 0.01, lo, 270.0, 3000.0, 150.0)
     airline = airport_stop(a, b, 4500.0, at.AIRLINE, {}, P)
     military = airport_stop(a, b, 4500.0, at.MILITARY, {}, P)
     assert airline is not None and military is not None

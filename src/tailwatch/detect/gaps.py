@@ -84,7 +84,8 @@ def airport_stop(
     An airport X is a candidate when: both ends are within ``gap_stop_max_nm`` of it; the
     height of ``a`` above X is at most ``gap_stop_approach_ft_per_nm`` x d(a, X) +
     ``gap_stop_height_margin_ft`` (a plausible approach), that of ``b`` at most
-    ``gap_stop_climb_ft_per_nm`` x d(X, b) + the margin (a plausible climb-out); its longest
+    ``gap_stop_climb_ft_per_nm`` x d(X, b) + the margin (a plausible climb-out), and both at
+    least ``gap_stop_min_ft_per_nm`` x the distance - ``gap_stop_low_margin_ft``; its longest
     hard runway is at least ``need_ft`` (unknown lengths allowed for needs of
     ``gap_stop_unknown_runway_ft`` or less); and the gap leaves at least ``gap_stop_min_ground_s``
     on the ground after flying a -> X -> b at ``gap_stop_speed_kt``. Weight:
@@ -115,6 +116,10 @@ def airport_stop(
     ok = (d_a <= p.gap_stop_max_nm) & (d_b <= p.gap_stop_max_nm)
     ok &= ~(h_a > p.gap_stop_approach_ft_per_nm * d_a + p.gap_stop_height_margin_ft)
     ok &= ~(h_b > p.gap_stop_climb_ft_per_nm * d_b + p.gap_stop_height_margin_ft)
+    # ... and not far below any approach or climb: 100 ft, 8 NM out is low flying (a TV
+    # helicopter following a race), not an approach
+    ok &= ~(h_a < p.gap_stop_min_ft_per_nm * d_a - p.gap_stop_low_margin_ft)
+    ok &= ~(h_b < p.gap_stop_min_ft_per_nm * d_b - p.gap_stop_low_margin_ft)
     rwy = info.max_hard_runway_ft[idx]
     ok &= (rwy >= need_ft) | (np.isnan(rwy) & (need_ft <= p.gap_stop_unknown_runway_ft))
     fly_a = d_a / p.gap_stop_speed_kt * 3600.0

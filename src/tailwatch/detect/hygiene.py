@@ -106,7 +106,8 @@ def frozen_rows(
     else:
         p_lat[0], p_lon[0], p_alt[0] = prev
     same = (lat == p_lat) & (lon == p_lon)
-    parked = (on_ground == 1) & ~(gs_kt >= parked_max_kt)
+    parked = ((on_ground == 1) & ~(gs_kt >= parked_max_kt)) | (
+        (on_ground == -1) & (gs_kt < parked_max_kt))
     frozen = same & ~parked
     jump = frozen & (np.abs(alt_ft - p_alt) > altitude_jump_ft)
     return frozen, jump
@@ -151,11 +152,12 @@ def mark_positions(
     cols: dict[str, np.ndarray],
     parked_max_kt: float = 40.0,
     altitude_jump_ft: float = 1000.0,
+    interpolated_mismatch_kt: float = 50.0,
 ) -> npt.NDArray[np.uint8]:
     """Hygiene flags (bit set of :data:`FROZEN`, :data:`ALTITUDE_JUMP_FROZEN`,
-    :data:`DUPLICATE_TIME`, :data:`TIME_BACKWARDS`) of every row of a position column set,
-    in its row order (the arrival order: rows are grouped per aircraft with a stable sort,
-    so that times going backwards are seen)."""
+    :data:`INTERPOLATED`, :data:`DUPLICATE_TIME`, :data:`TIME_BACKWARDS`) of every row of a
+    position column set, in its row order (the arrival order: rows are grouped per aircraft
+    with a stable sort, so that times going backwards are seen)."""
     t = np.asarray(cols["t"], dtype=np.float64)
     n = t.shape[0]
     flags = np.zeros(n, np.uint8)
@@ -188,6 +190,13 @@ def mark_positions(
     jump &= fr
     f[fr] |= FROZEN
     f[jump] |= ALTITUDE_JUMP_FROZEN
+    ok = advanced & ~fr  # positions in time order, per aircraft
+    for s, e in zip(starts.tolist(), stops.tolist(), strict=True):
+        rows = np.flatnonzero(ok[s:e]) + s
+        if rows.size >= 3:
+            made_up = interpolated_rows(ts[rows], lat[rows], lon[rows], gs[rows], None,
+                                        interpolated_mismatch_kt)
+            f[rows[made_up]] |= INTERPOLATED
     flags[order] = f
     return flags
 

@@ -153,6 +153,10 @@ class DetectParams:
     gap_stop_climb_ft_per_nm: float = 1000.0
     """... the first one after it at most this high per NM out (a steep climb-out)..."""
     gap_stop_height_margin_ft: float = 1500.0
+    gap_stop_min_ft_per_nm: float = 150.0
+    """... and both at least this high per NM out (a 1.5° path) - ``gap_stop_low_margin_ft``:
+    lower than that far out is low flying, not an approach or a climb-out..."""
+    gap_stop_low_margin_ft: float = 500.0
     gap_stop_speed_kt: float = 150.0
     """... flying to and from the airport at this speed..."""
     gap_stop_min_ground_s: float = 300.0
