@@ -782,6 +782,7 @@
     try { state.config = await getJSON("/api/config"); } catch (e) { state.config = {}; }
     const rxs = state.config.receivers || (state.config.receiver ? [state.config.receiver] : []);
     state.receivers = rxs.filter((r) => r && r.lat != null && r.lon != null);
+    table.defaultSort(state.receivers.length > 0);
     let first = [];
     try {
       const doc = await getJSON("/data/aircraft.json");

@@ -37,7 +37,8 @@
       this.selected = new Set();
       const saved = TW.pref.get("columns", null);
       this.visible = new Set(saved || TW.COLUMNS.filter((c) => c.on).map((c) => c.key));
-      const sort = TW.pref.get("sort", { key: "dist", dir: 1 });
+      const sort = TW.pref.get("sort", null) || { key: "dist", dir: 1 };
+      this.sortChosen = TW.pref.get("sort", null) != null;
       this.sortKey = sort.key;
       this.sortDir = sort.dir;
       this.build();
@@ -80,7 +81,15 @@
         this.head.append(th);
       }
     }
+    /** the sort when the user has not chosen one: distance with a receiver, else altitude */
+    defaultSort(hasReceiver) {
+      if (this.sortChosen) return;
+      this.sortKey = hasReceiver ? "dist" : "alt";
+      this.sortDir = hasReceiver ? 1 : -1;
+      this.header();
+    }
     sortBy(key, dir) {
+      this.sortChosen = true;
       if (dir != null) this.sortDir = dir;
       else this.sortDir = key === this.sortKey ? -this.sortDir : 1;
       this.sortKey = key;
