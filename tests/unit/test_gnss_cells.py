@@ -176,3 +176,25 @@ def test_levels_follow_the_documented_thresholds() -> None:
     s = np.array([0, 0, 0, 0, 0, 1, 2])
     assert level_of(a, d, s, p).tolist() == [0, 1, 2, 0, 0, 1, 2]
     assert math.isclose(p.level_high_share, 0.10) and math.isclose(p.level_low_share, 0.02)
+
+
+def test_levels_under_positions_for_alert_rules() -> None:
+    from tailwatch.gnss.cells import GnssLevels
+
+    cols = _positions(n=20)
+    got: list[dict[str, np.ndarray]] = []
+    session = GnssSession(levels_res=4, levels_every_s=60.0, on_cells=got.append)
+    half = cols["t"] < T0 + 1800
+    session.update({k: v[half] for k, v in cols.items()})
+    # the hour is still in progress: the levels come from the cells as they stand
+    lv = session.levels.level_at([JAM.lat, 40.0, np.nan], [JAM.lon, -30.0, 10.0])
+    assert lv.tolist() == [2, 0, 0]
+    current = session.cells.current(4)
+    assert set(current["res"].tolist()) == {4} and set(current["details"].tolist()) == {"[]"}
+    session.update({k: v[~half] for k, v in cols.items()})
+    session.flush()
+    # the aggregation is unchanged by the looks at the hour in progress
+    live = {k: np.concatenate([g[k] for g in got]) for k in got[0]}
+    assert _rows(live, 4) == _rows(_cells(cols), 4)
+    empty = GnssLevels(4)
+    assert empty.level_at([JAM.lat], [JAM.lon]).tolist() == [0]

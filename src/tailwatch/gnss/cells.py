@@ -72,7 +72,8 @@ def _inside(lat: float, lon: float, poly: npt.NDArray[np.float64]) -> bool:
 
 
 @nb.njit(cache=True)
-def _emit(slots: npt.NDArray[np.int64], t: npt.NDArray[np.float64],
+def _emit(idx: npt.NDArray[np.int64], slots: npt.NDArray[np.int64],
+          t: npt.NDArray[np.float64],
           lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64],
           flags: npt.NDArray[np.int8], nic: npt.NDArray[np.int64],
           nacp: npt.NDArray[np.int64], todo: npt.NDArray[np.bool_],
@@ -89,7 +90,8 @@ def _emit(slots: npt.NDArray[np.int64], t: npt.NDArray[np.float64],
     m = 0
     relevant = kn.FLAG_CLEAN | kn.FLAG_BAD | kn.FLAG_DEGRADED | kn.FLAG_SPOOFED
     waiting = np.zeros(st.shape[0], np.bool_)
-    for i in range(t.shape[0]):
+    for j in range(idx.shape[0]):
+        i = idx[j]
         if not todo[i]:
             continue
         f = flags[i]
@@ -133,6 +135,15 @@ def _emit(slots: npt.NDArray[np.int64], t: npt.NDArray[np.float64],
         rows[k, 5] = na
         k += 1
     return k, m
+
+
+def _outline(cell: int) -> npt.NDArray[np.float64]:
+    """The 6 vertices of a cell (lat then lon); NaN for the 12 pentagons (then every position
+    is looked up: they are all at sea)."""
+    b = h3i.cell_to_boundary(cell)
+    if len(b) != 6:
+        return np.full(_PV, np.nan)
+    return np.array([v[0] for v in b] + [v[1] for v in b], dtype=np.float64)
 
 
 def reduce_rows(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -189,11 +200,13 @@ class CellAggregator:
         self.resolutions = res
         self.days = days
         self._slots = SlotMap()
+        self._icao_of_slot = np.empty(0, dtype=np.uint32)
         self._st = np.full((1024, _ST), -1, dtype=np.int64)
         self._poly = np.full((1024, _PV), np.nan)
         self._pending: list[npt.NDArray[np.int64]] = []
         self._day_rows = np.empty((0, _NR), dtype=np.int64)
         self._centres: dict[int, tuple[float, float]] = {}
+        self._outlines: dict[int, npt.NDArray[np.float64]] = {}
         #: cell look-ups made (one per cell an aircraft enters)
         self.lookups = 0
 
@@ -220,17 +233,20 @@ class CellAggregator:
             lo = 0
             for hi in edges.tolist():
                 if hi > lo:
-                    self._update(GnssStep(step.events, step.flags[lo:hi], step.est_lat[lo:hi],
-                                          step.est_lon[lo:hi], step.icao24[lo:hi],
-                                          step.t[lo:hi], step.nic[lo:hi], step.nacp[lo:hi]))
+                    self._update(step.part(lo, hi))
                 lo = hi
             return
         self._update(step)
 
     def _update(self, step: GnssStep) -> None:
         n = len(step.t)
-        slots, _ = self._slots.lookup(step.icao24)
-        self._room(len(self._slots))
+        if step.slots is not None and step.slot_icao is not None:
+            slots = step.slots  # the monitor's rows
+            self._icao_of_slot = step.slot_icao
+        else:
+            slots, _ = self._slots.lookup(step.icao24)
+            self._icao_of_slot = self._slots.icao_of_slot
+        self._room(len(self._icao_of_slot))
         todo = np.ones(n, dtype=bool)
         nic = step.nic.astype(np.int64)
         nacp = step.nacp.astype(np.int64)
@@ -239,26 +255,34 @@ class CellAggregator:
         need = np.empty(n, dtype=np.int64)
         looked_up = np.zeros(self._st.shape[0], dtype=bool)
         while True:
-            k, m = _emit(slots, step.t, step.est_lat, step.est_lon, step.flags, nic, nacp,
+            idx = np.flatnonzero(todo)
+            k, m = _emit(idx, slots, step.t, step.est_lat, step.est_lon, step.flags, nic, nacp,
                          todo, self._st, self._poly, looked_up, rows, need)
             if k:
                 self._pending.append(rows[:k].copy())
             if not m:
                 break
             self.lookups += m
-            lats = step.est_lat[need[:m]].tolist()
-            lons = step.est_lon[need[:m]].tolist()
-            for i, la, lo in zip(need[:m].tolist(), lats, lons, strict=True):
-                cell = h3i.latlng_to_cell(la, lo, finest)  # one look-up per cell entered
-                s = int(slots[i])
-                looked_up[s] = True
-                self._st[s, 0] = -1  # a new cell: its first position makes a row
-                self._st[s, 1] = np.uint64(cell).view(np.int64)
-                outline = h3i.cell_to_boundary(cell)
-                if len(outline) == 6:
-                    self._poly[s] = [v[0] for v in outline] + [v[1] for v in outline]
-                else:  # a pentagon (12 on Earth, all at sea): looked up at each position
-                    self._poly[s, :] = np.nan
+            rows_i = need[:m]
+            lats = step.est_lat[rows_i].tolist()
+            lons = step.est_lon[rows_i].tolist()
+            cells = [h3i.latlng_to_cell(la, lo, finest)  # one look-up per cell entered
+                     for la, lo in zip(lats, lons, strict=True)]
+            outlines = self._outlines
+            polys = []
+            for c in cells:
+                ol = outlines.get(c)
+                if ol is None:
+                    ol = _outline(c)
+                    if len(outlines) > 500_000:
+                        outlines.clear()
+                    outlines[c] = ol
+                polys.append(ol)
+            s_i = slots[rows_i]
+            looked_up[s_i] = True
+            self._st[s_i, 0] = -1  # a new cell: its first position makes a row
+            self._st[s_i, 1] = np.array(cells, dtype=np.uint64).view(np.int64)
+            self._poly[s_i] = np.stack(polys)
 
     # --- periods -------------------------------------------------------------------------
     def flush(self, upto_t: float = math.inf) -> Columns:
@@ -284,20 +308,34 @@ class CellAggregator:
             return empty_cells()
         return {f.name: np.concatenate([p[f.name] for p in parts]) for f in GNSS_CELL_FIELDS}
 
-    def _period_cells(self, period: str, length_s: float, rows: npt.NDArray[np.int64]
-                      ) -> Columns:
+    def current(self, res: int | None = None, *, details: bool = False) -> Columns:
+        """Cell rows of the hours not flushed yet (the hour in progress), as they stand (one
+        resolution when ``res`` is given; without the aircraft lists unless ``details``); the
+        aggregation goes on unchanged."""
+        if not self._pending:
+            return empty_cells()
+        rows = reduce_rows(np.concatenate(self._pending))
+        self._pending = [rows]  # compacted: the same rows, fewer of them
+        return self._period_cells("hour", HOUR_S, rows, only=res, details=details)
+
+    def _period_cells(self, period: str, length_s: float, rows: npt.NDArray[np.int64], *,
+                      only: int | None = None, details: bool = True) -> Columns:
         parts: list[Columns] = []
         finest = rows[:, 2].view(np.uint64)
         for res in self.resolutions:
+            if only is not None and res != only:
+                continue
             r = rows.copy()
             if res != self.resolutions[-1]:
                 r[:, 2] = parent_cells(finest, res).view(np.int64)
                 r = reduce_rows(r)
-            parts.append(self._rows_to_cells(r, period, length_s, res))
+            parts.append(self._rows_to_cells(r, period, length_s, res, details))
+        if not parts:
+            return empty_cells()
         return {f.name: np.concatenate([p[f.name] for p in parts]) for f in GNSS_CELL_FIELDS}
 
     def _rows_to_cells(self, red: npt.NDArray[np.int64], period: str, length_s: float,
-                       res: int) -> Columns:
+                       res: int, details: bool = True) -> Columns:
         """``red``: one row per (period, slot, cell); sorted here by (period, cell)."""
         order = np.lexsort((red[:, 1], red[:, 2], red[:, 0]))
         red = red[order]
@@ -326,7 +364,8 @@ class CellAggregator:
         cols["share"] = (degraded / np.maximum(aircraft, 1)).astype(np.float32)
         cols["spoofed"] = spoofed.astype(np.int32)
         cols["level"] = np.array([LEVELS[v] for v in levels.tolist()], dtype=object)
-        cols["details"] = self._details(red, inv, m)
+        cols["details"] = (self._details(red, inv, m) if details
+                           else np.full(m, "[]", dtype=object))
         return cols
 
     def _centre(self, cell: int) -> tuple[float, float]:
@@ -345,7 +384,7 @@ class CellAggregator:
         spoofed = (red[:, 3] & BIT_SPOOFED) > 0
         degraded = (red[:, 3] & BIT_DEGRADED) > 0
         order = np.lexsort((red[:, 4], ~degraded, ~spoofed, inv))
-        hexes = icao_hex(self._slots.icao_of_slot[red[order, 1]])
+        hexes = icao_hex(self._icao_of_slot[red[order, 1]])
         nic = np.where(red[order, 4] >= 99, "null", red[order, 4].astype(str))
         nacp = np.where(red[order, 5] >= 99, "null", red[order, 5].astype(str))
         d = degraded[order].astype(np.int8).astype(str)
@@ -373,3 +412,42 @@ def empty_cells() -> Columns:
     for name in ("period", "h3", "level", "details"):
         cols[name] = np.empty(0, dtype=object)
     return cols
+
+
+class GnssLevels:
+    """The interference level of the hexagon under any position, from the latest cell rows of
+    one resolution (what an alert rule's ``gnss_level`` reads).
+
+    ``update(cells)`` takes cell rows (the hour just flushed, or
+    :meth:`CellAggregator.current` for the hour in progress); ``level_at(lat, lon)`` gives per
+    position 0 (none, or no data), 1 (low) or 2 (high).
+    """
+
+    def __init__(self, res: int = 4) -> None:
+        self.res = res
+        self._level: dict[int, int] = {}
+        self._start = -math.inf
+
+    def update(self, cells: Columns) -> None:
+        m = (cells["res"] == self.res) & (cells["period"] == "hour")
+        if not m.any():
+            return
+        start = float(cells["start"][m].max())
+        if start > self._start:  # a newer hour replaces the map
+            self._level = {}
+            self._start = start
+        keep = m & (cells["start"] == start)
+        for h, lv in zip(cells["h3"][keep].tolist(), cells["level"][keep].tolist(), strict=True):
+            self._level[int(h, 16)] = LEVELS.index(lv)
+
+    def level_at(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.int8]:
+        la = np.asarray(lat, dtype=np.float64).reshape(-1)
+        lo = np.asarray(lon, dtype=np.float64).reshape(-1)
+        out = np.zeros(la.shape[0], dtype=np.int8)
+        if not self._level:
+            return out
+        ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
+        get = self._level.get
+        for i, a, b in zip(ok.tolist(), la[ok].tolist(), lo[ok].tolist(), strict=True):
+            out[i] = get(h3i.latlng_to_cell(a, b, self.res), 0)
+        return out

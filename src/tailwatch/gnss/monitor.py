@@ -119,6 +119,16 @@ class GnssStep:
     t: npt.NDArray[np.float64]
     nic: npt.NDArray[np.int64]
     nacp: npt.NDArray[np.int64]
+    #: the monitor's state row of each position, and the address of each row (shared with
+    #: the hexagon aggregation, which then needs no look-up of its own)
+    slots: npt.NDArray[np.int64] | None = None
+    slot_icao: npt.NDArray[np.uint32] | None = None
+
+    def part(self, lo: int, hi: int) -> GnssStep:
+        return GnssStep(self.events, self.flags[lo:hi], self.est_lat[lo:hi],
+                        self.est_lon[lo:hi], self.icao24[lo:hi], self.t[lo:hi],
+                        self.nic[lo:hi], self.nacp[lo:hi],
+                        None if self.slots is None else self.slots[lo:hi], self.slot_icao)
 
 
 class SlotMap:
@@ -134,6 +144,10 @@ class SlotMap:
 
     def lookup(self, icao: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.int64], int]:
         """Slots of ``icao`` (new addresses get new slots); returns (slots, new count)."""
+        if len(self.keys):
+            idx = np.minimum(np.searchsorted(self.keys, icao), len(self.keys) - 1)
+            if (self.keys[idx] == icao).all():  # the usual case: every address known
+                return self.slots[idx], 0
         uniq = np.unique(icao)
         pos = np.searchsorted(self.keys, uniq)
         known = (pos < len(self.keys)) & (self.keys[np.minimum(pos, len(self.keys) - 1)]
@@ -269,7 +283,8 @@ class GnssMonitor:
         if n:
             self._last_t = max(self._last_t, float(t[-1]))
         events = self._events(out[:k])
-        return GnssStep(events, flags, est_lat, est_lon, icao, t, nic, nacp)
+        return GnssStep(events, flags, est_lat, est_lon, icao, t, nic, nacp, slots,
+                        self._slots.icao_of_slot)
 
     def expire(self, now: float | None = None) -> Columns:
         """Close the episodes of aircraft silent for ``episode_gap_s`` (data time: the latest

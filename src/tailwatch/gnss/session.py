@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tailwatch.core.schema import EVENT_FIELDS, empty_columns
-from tailwatch.gnss.cells import HOUR_S, CellAggregator, empty_cells
+from tailwatch.gnss.cells import HOUR_S, CellAggregator, GnssLevels, empty_cells
 from tailwatch.gnss.cellstore import write_cells
 from tailwatch.gnss.monitor import Columns, GnssMonitor, concat_events
 from tailwatch.gnss.params import GnssParams
@@ -41,7 +41,8 @@ class GnssSession:
                  receivers: Sequence[tuple[float, float, float]] = (),
                  write_events: bool = False,
                  on_cells: Callable[[Columns], None] | None = None,
-                 on_events: Callable[[Columns], None] | None = None) -> None:
+                 on_events: Callable[[Columns], None] | None = None,
+                 levels_res: int = 4, levels_every_s: float = 60.0) -> None:
         self.params = params or GnssParams()
         self.monitor = GnssMonitor(self.params, receivers=receivers)
         self.cells = CellAggregator(self.params)
@@ -51,6 +52,11 @@ class GnssSession:
         self.on_events = on_events
         self.totals = GnssTotals()
         self._flushed_to = -math.inf
+        #: the level of the hexagon under a position (alert rules' ``gnss_level``), refreshed
+        #: from the hour in progress every ``levels_every_s`` of data time
+        self.levels = GnssLevels(levels_res)
+        self.levels_every_s = levels_every_s
+        self._levels_t = -math.inf
 
     def update(self, positions: Any) -> Columns:
         """GNSS events closed by this batch (EVENT_FIELDS columns)."""
@@ -62,6 +68,10 @@ class GnssSession:
             if hour > self._flushed_to:
                 self._emit_cells(self.cells.flush(hour))
                 self._flushed_to = hour
+            now = float(step.t[-1])
+            if now - self._levels_t >= self.levels_every_s:
+                self.levels.update(self.cells.current(self.levels.res))
+                self._levels_t = now
         events = concat_events([step.events, self.monitor.expire()])
         self._emit_events(events)
         return events
@@ -81,6 +91,7 @@ class GnssSession:
     def _emit_cells(self, cells: Columns) -> None:
         if not len(cells["h3"]):
             return
+        self.levels.update(cells)
         self.totals.cell_rows += len(cells["h3"])
         if self.store is not None:
             write_cells(self.store, cells)
