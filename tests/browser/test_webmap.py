@@ -131,6 +131,27 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
             page.wait_for_function(f"() => tailwatch.tableRows().length === {n_live}",
                                    timeout=5_000)
 
+            # keyboard: j / k walk the list, u cycles the units, ? shows the shortcuts
+            page.locator("#map canvas").first.focus()
+            page.keyboard.press("j")
+            page.wait_for_function("() => tailwatch.state.selected.length === 1", timeout=5_000)
+            first = page.evaluate("tailwatch.state.selected[0]")
+            page.keyboard.press("j")
+            page.wait_for_function(f"() => tailwatch.state.selected[0] !== '{first}'",
+                                   timeout=5_000)
+            page.keyboard.press("k")
+            page.wait_for_function(f"() => tailwatch.state.selected[0] === '{first}'",
+                                   timeout=5_000)
+            page.keyboard.press("u")
+            assert page.input_value("#units") == "metric"
+            page.keyboard.press("u")
+            page.keyboard.press("u")
+            assert page.input_value("#units") == "aviation"
+            page.keyboard.press("?")
+            assert page.is_visible("#keys")
+            page.keyboard.press("Escape")
+            assert not page.is_visible("#keys") and page.evaluate("tailwatch.state.selected") == []
+
             # a click on a row selects; the URL follows the selection
             page.locator("[data-testid=ac-table] tr[data-hex='393322']").click()
             page.wait_for_function("() => location.search.includes('icao=393322')",

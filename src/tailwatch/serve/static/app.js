@@ -694,6 +694,7 @@
     $("#units").addEventListener("change", (e) => applyUnits(e.target.value));
     $("#alt-unit").textContent = TW.unitLabel("alt");
     $("#theme").addEventListener("click", () => applyTheme(state.theme === "dark" ? "light" : "dark"));
+    $("#help").addEventListener("click", () => { $("#keys").hidden = !$("#keys").hidden; });
     $("#pb-load").addEventListener("click", () => loadPlayback().catch((e) => { $("#pb-time").textContent = e.message; }));
     $("#pb-play").addEventListener("click", togglePlay);
     $("#pb-live").addEventListener("click", backToLive);
