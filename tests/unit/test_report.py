@@ -73,3 +73,30 @@ def test_report_files_exist_parse_and_hash(tmp_path: Path) -> None:
         assert f"| {name} | {digest} |" in md
     html = (tmp_path / "summary.html").read_text()
     assert "<table>" in html and "route.png" in html
+
+
+def test_report_shows_each_verdict_with_its_runner_up(tmp_path: Path) -> None:
+    # the detector's own events on the AFR34ZG flight (seen take-off and landing) and an
+    # unseen landing with a runway fit: every attributed airport and runway is listed with
+    # its runner-up and why it lost
+    from tailwatch.detect import detect_flights
+    from tailwatch.report.evidence import alternative_rows
+
+    cols = _afr_positions()
+    _, events = detect_flights(cols)
+    evs = [{k: events[k][i] for k in events} for i in range(len(events["t"]))]
+    unseen = {"t": float(cols["t"][-1]), "type": "landing", "airport": "LFBO",
+              "details": json.dumps({"seen": False, "runway": "14R", "confidence": 0.9,
+                                     "runway_runner_up": {"airport": "LFBO", "runway": "14L",
+                                                          "why_lost": "380 m off its "
+                                                          "centreline against 10 m"}})}
+    rows = alternative_rows([*evs, unseen])
+    kinds = [(r[1], r[2], r[3], r[4]) for r in rows]
+    assert ("takeoff", "LFPG", "26R", "yes") in kinds and ("landing", "LFBO", "32R", "yes") in kinds
+    last = rows[-1]
+    assert last[4] == "no" and last[6] == "LFBO 14L" and "380 m" in last[7]
+    inp = ReportInput("393322", cols, flights=[], events=[*evs, unseen],
+                      identity={}, receivers=[])
+    write_report(inp, tmp_path)
+    md = (tmp_path / "summary.md").read_text()
+    assert "How sure" in md and "380 m off its centreline" in md

@@ -225,6 +225,8 @@ def _summary(inp: ReportInput, name: str, places: Sequence[Place], legs: Sequenc
             "- base map: Natural Earth (public domain)" if basemap else
             "- base map: none available (graticule only)"]
     files = (["file", "SHA-256"], [[f, d] for f, d in digests.items()])
+    alternatives = (["time (UTC)", "event", "airport", "runway", "seen", "confidence",
+                     "runner-up", "why it lost"], alternative_rows(inp.events))
     return _Summary(
         f"Evidence report: {name}",
         [
@@ -233,12 +235,43 @@ def _summary(inp: ReportInput, name: str, places: Sequence[Place], legs: Sequenc
                           "arrival (UTC)", "runway"], flight_rows)),
             ("What was seen", seen),
             ("What was inferred and why", gaps + inferred or ["- nothing was inferred"]),
+            ("How sure: each airport and runway with its runner-up", alternatives),
             ("Data", data),
             ("Files", files),
             ("About", [f"- generated {datetime.now(UTC).strftime('%Y-%m-%d %H:%M:%SZ')} by "
                        f"tailwatch {__version__}; all times UTC"]),
         ],
     )
+
+
+def alternative_rows(events: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """One row per take-off, landing, touch-and-go, go-around and inferred stop: its airport
+    and runway, whether the ground contact was seen, the confidence, and the runner-up
+    (airport or runway) with the reason it lost, from the event's details."""
+    rows = []
+    for e in events:
+        if e.get("type") not in ("takeoff", "landing", "touch_and_go", "go_around",
+                                 "inferred_stop"):
+            continue
+        raw = e.get("details") or "{}"
+        try:
+            d = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        except (TypeError, ValueError):
+            d = {}
+        alts = [a for a in (d.get("runway_runner_up"), d.get("runner_up"))
+                if isinstance(a, dict)]
+        ru = "; ".join(
+            f"{a.get('airport') or ''}{(' ' + a['runway']) if a.get('runway') else ''}".strip()
+            for a in alts) or "—"
+        why = "; ".join(str(a.get("why_lost") or "") for a in alts if a.get("why_lost")) or "—"
+        conf = d.get("confidence", d.get("stop_confidence"))
+        rows.append([
+            iso(e.get("t")), str(e.get("type")), str(e.get("airport") or "—"),
+            str(d.get("runway") or "—"),
+            "no" if d.get("seen") is False or e.get("type") == "inferred_stop" else "yes",
+            f"{conf:.2f}" if isinstance(conf, (int, float)) else "—", ru, why,
+        ])
+    return rows
 
 
 def _conf(c: Any) -> str:
