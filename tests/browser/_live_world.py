@@ -8,7 +8,10 @@
   of them only in the store (ending 3 hours before ``T``): found by a search of the store, not
   live.
 
-No receiver position is configured: the map must open where the traffic is.
+AFR34ZG's stored positions from 200 s to 820 s after its take-off are left out, as if it had
+flown out of coverage, so that its itinerary has an unseen leg (the live picture is not
+affected: the gap ends before ``T``). No receiver position is configured: the map must open
+where the traffic is.
 """
 
 from __future__ import annotations
@@ -83,14 +86,16 @@ def build_world() -> World:
     T = t0() + 1800
     _, pos = replay([T])
     afr = {k: np.asarray(v) for k, v in pos.columns.items()}
+    ground = afr["on_ground"]
+    takeoff_t = float(afr["t"][int(np.flatnonzero(ground[:-1] > ground[1:])[0]) + 1])
+    keep = (afr["t"] < takeoff_t + 200) | (afr["t"] > takeoff_t + 820)
+    afr = {k: v[keep] for k, v in afr.items()}
     zur, stored_only = _zurich(T)
     cols = {k: np.concatenate([afr[k], zur[k].astype(afr[k].dtype)]) for k in afr}
     order = np.lexsort((cols["t"], cols["icao24"]))
     cols = {k: v[order] for k, v in cols.items()}
     store = open_store(":memory:")
     store.write("positions", cols)
-    ground = afr["on_ground"]
-    takeoff_t = float(afr["t"][int(np.flatnonzero(ground[:-1] > ground[1:])[0]) + 1])
     fid = f"393322-{int(t0())}"
     store.write("flights", {
         "flight_id": np.array([fid], dtype=object), "icao24": np.array([AFR], np.uint32),

@@ -70,7 +70,7 @@
     map.setPaintProperty("background", "background-color", th.bg);
     map.setPaintProperty("countries-fill", "fill-color", th.land);
     map.setPaintProperty("countries-line", "line-color", th.line);
-    for (const id of ["aircraft-labels", "rings-labels", "itinerary-labels"]) {
+    for (const id of ["aircraft-labels", "rings-labels", "itinerary-labels", "event-label"]) {
       if (map.getLayer(id)) {
         map.setPaintProperty(id, "text-color", th.label);
         map.setPaintProperty(id, "text-halo-color", th.halo);

@@ -16,7 +16,7 @@
       paint: { "circle-radius": 14, "circle-color": "rgba(255,107,107,0.15)", "circle-stroke-color": "#ff6b6b", "circle-stroke-width": 2.5 } });
     map.addLayer({ id: "event-label", type: "symbol", source: "event",
       layout: { "text-field": ["get", "label"], "text-size": 12, "text-offset": [0, 1.6], "text-anchor": "top" },
-      paint: { "text-color": "#ff6b6b", "text-halo-color": th.halo, "text-halo-width": 1.4 } });
+      paint: { "text-color": th.label, "text-halo-color": th.halo, "text-halo-width": 1.4 } });
     map.addLayer({ id: "itinerary-seen", type: "line", source: "itinerary", filter: ["==", ["get", "kind"], "seen"],
       paint: { "line-color": ITIN, "line-width": 2.2, "line-opacity": 0.9 } });
     map.addLayer({ id: "itinerary-unseen", type: "line", source: "itinerary", filter: ["==", ["get", "kind"], "unseen"],
@@ -53,7 +53,9 @@
   }
 
   TW.clearItinerary = (map) => {
-    if (map && map.getSource("itinerary")) map.getSource("itinerary").setData({ type: "FeatureCollection", features: [] });
+    for (const id of ["itinerary", "event"]) {
+      if (map && map.getSource(id)) map.getSource(id).setData({ type: "FeatureCollection", features: [] });
+    }
   };
 
   TW.showItinerary = async (map, hex, box, fit = true) => {
