@@ -578,6 +578,10 @@ async def start_listener(
             reason, _ = await _pump(reader, make_framer(), outlet, counters, opts)
             counters.closes[reason] += 1
             log.info("%s: connection from %s closed (%s)", name, peer, reason)
+        except asyncio.CancelledError:
+            # the run stops (Listener.close): end this connection's task normally, or
+            # Python 3.11's start_server callback reports the cancellation as an error
+            counters.closes["stopped"] += 1
         finally:
             await _close(writer)
             if task is not None:
