@@ -188,3 +188,44 @@ def test_a_state_over_a_store_uses_its_aircraft_database(tmp_path: Path) -> None
         "aircraft"] if x["hex"] == "393322")
     assert (a["r"], a["t"]) == ("F-GMZC", "A321")
     store.close()
+
+
+def test_the_server_updates_the_aircraft_database_it_holds(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            ) -> None:
+    """With DuckDB the running server holds the store: ``POST /api/admin/aircraft-db/update``
+    does ``tailwatch db update`` in that process (from a loopback HTTP server here)."""
+    import gzip
+    import http.server
+    import threading
+
+    (tmp_path / "aircraft.csv.gz").write_bytes(gzip.compress(
+        b"393322;F-GMZC;A321;0000;AIRBUS A-321;1994;Air France;\n"
+        b"3c6444;D-AIBA;A319;0000;AIRBUS A-319;;;\n"))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **k: Any) -> None:
+            super().__init__(*a, directory=str(tmp_path), **k)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    files = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    monkeypatch.setenv("TAILWATCH_REFERENCE__AIRCRAFT_DB_URL",
+                       f"http://127.0.0.1:{files.server_address[1]}/aircraft.csv.gz")
+    store = open_store(str(tmp_path / "tw.duckdb"))
+    try:
+        state = LiveState(store=store)
+        state.publish(replay([t0() + 600])[0][0])
+        c = TestClient(create_app(state, ServeSettings(token=TOKEN)))
+        assert c.post("/api/admin/aircraft-db/update").status_code == 401
+        r = c.post("/api/admin/aircraft-db/update", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200 and r.json()["rows"] == 2
+        state.publish(replay([t0() + 600])[0][0])  # the pipeline's next publish
+        a = next(x for x in c.get("/data/aircraft.json").json()["aircraft"]
+                 if x["hex"] == "393322")
+        assert (a["r"], a["t"], a["ownOp"]) == ("F-GMZC", "A321", "Air France")
+    finally:
+        files.shutdown()
+        store.close()

@@ -375,3 +375,29 @@ def _history_json(cols: dict[str, np.ndarray], since: float, until: float,
     }
     return orjson.dumps(out)
 
+
+@router.post("/api/admin/aircraft-db/update", tags=["admin"],
+             summary="Download the aircraft database into the store (token required)")
+def update_aircraft_db(request: Request) -> Response:
+    """``tailwatch db update`` run by the server itself (the process that holds the store):
+    downloads ``reference.aircraft_db_url`` (tar1090-db's aircraft.csv.gz), replaces the rows
+    of the previous download and makes identities use it at once. ``{"rows", "rejects"}``;
+    503 when there is no store or the download fails."""
+    ctx = ctx_of(request)
+    if not token_ok(ctx.settings.token, request.headers.get("authorization")):
+        return json_response({"error": "this needs 'Authorization: Bearer <token>'"}, 401)
+    store = ctx.state.history.store
+    if store is None:
+        return json_response({"error": "no history store to keep the database in"}, 503)
+    from tailwatch.config import load_settings
+    from tailwatch.core.errors import TailwatchError
+    from tailwatch.history.dbtable import update_db
+
+    url = load_settings().reference.aircraft_db_url
+    try:
+        rows, rejects = update_db(store, url)
+    except (TailwatchError, ValueError, OSError) as e:
+        return json_response({"error": f"aircraft database update failed: {e}"}, 503)
+    ctx.state.identity.refresh(force=True)
+    ctx.state.identity.clear()
+    return json_response({"status": "ok", "url": url, "rows": rows, "rejects": dict(rejects)})
