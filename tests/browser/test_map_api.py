@@ -208,3 +208,43 @@ def test_pure_helpers() -> None:
                                 (0.0, 0.0, 4.0, 4.0), 4)
     assert size == 1.0 and sorted(n.tolist()) == [1, 2]
     assert set(zip(la.tolist(), lo.tolist(), strict=True)) == {(1.5, 1.5), (3.5, 3.5)}
+
+
+def test_positions_bin_columns() -> None:
+    T = t0() + 1800
+    _, pos = replay([T])
+    military = AircraftRecord("3b7b5e", "F-RAJA", "A400", "AIRBUS A-400M", None, 1, None, "t")
+    state = LiveState(identity=IdentityResolver(db=AircraftDB.from_records([military])))
+    cols = {k: np.asarray(v) for k, v in pos.columns.items()}
+    extra = {k: v[-1:].copy() for k, v in cols.items()}
+    extra["icao24"][:] = 0x3B7B5E
+    extra["lat"][:] = 47.0
+    cols = {k: np.concatenate([cols[k], extra[k]]) for k in cols}
+    order = np.lexsort((cols["t"], cols["icao24"]))
+    state.publish(snapshot_from_positions({k: v[order] for k, v in cols.items()}, now=T))
+    view = state.view()
+    with TestClient(create_app(state, ServeSettings())) as client:
+        r = client.get("/api/map/positions.bin")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/octet-stream"
+        again = client.get("/api/map/positions.bin", headers={"If-None-Match": r.headers["etag"]})
+        assert again.status_code == 304
+    b = r.content
+    assert b[:4] == b"TWP1"
+    n = int(np.frombuffer(b, "<u4", 1, 4)[0])
+    assert n == int(view.has_position.sum()) == 2
+    assert float(np.frombuffer(b, "<f8", 1, 8)[0]) == view.now
+    o = 24
+    icao = np.frombuffer(b, "<u4", n, o)
+    lat = np.frombuffer(b, "<f4", n, o + 4 * n)
+    lon = np.frombuffer(b, "<f4", n, o + 8 * n)
+    alt = np.frombuffer(b, "<f4", n, o + 12 * n)
+    typ = np.frombuffer(b, "S4", n, o + 20 * n)
+    flags = np.frombuffer(b, "u1", n, o + 24 * n)
+    call = np.frombuffer(b, "S8", n, o + 26 * n)
+    assert len(b) == o + 34 * n
+    k = {int(a): i for i, a in enumerate(icao.tolist())}
+    i = int(np.flatnonzero(view.icao24 == AFR)[0])
+    assert abs(lat[k[AFR]] - view.lat[i]) < 1e-4 and abs(lon[k[AFR]] - view.lon[i]) < 1e-4
+    assert alt[k[AFR]] == np.float32(view.alt_baro[i]) and call[k[AFR]] == b"AFR34ZG"
+    assert flags[k[AFR]] & 1 == 0 and flags[k[0x3B7B5E]] & 1 == 1  # the A400M: military
+    assert typ[k[0x3B7B5E]] == b"A400" and abs(lat[k[0x3B7B5E]] - 47.0) < 1e-6
