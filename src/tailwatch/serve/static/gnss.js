@@ -76,6 +76,8 @@
       const box = TW.el("div", { class: "gnss-popup", "data-testid": "gnss-popup" },
         TW.el("b", { text: `${h} · ${f.properties.level}` }),
         TW.el("div", { text: `${f.properties.aircraft} aircraft, ${f.properties.degraded} degraded, ${f.properties.spoofed} spoofed` }));
+      box.style.color = "#111"; // the popup is white whatever the page's theme
+      box.style.fontSize = "12px";
       const popup = new maplibregl.Popup({ maxWidth: "360px" }).setLngLat(e.lngLat).setDOMContent(box).addTo(m);
       try {
         const r = range_();
