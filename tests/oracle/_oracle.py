@@ -19,6 +19,7 @@ import functools
 import gzip
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +36,26 @@ SHARED = ROOT.parent / "shared" / "data" / "trajectories"
 DERIVED = ("_v", "_trk", "_alt", "_eff", "_apt", "_aptd", "_h", "_step")
 
 
-def reference_has_frozen_rule() -> bool:
-    """Whether the reference detector drops frozen positions (tailwatch.detect.hygiene)."""
+def reference_hygiene() -> dict[str, bool]:
+    """Which data hygiene rules the reference detector has (tailwatch.detect.hygiene), as
+    :class:`~tailwatch.detect.compiled.derive.DerivePass`'s switches."""
     try:
-        from tailwatch.detect import hygiene  # noqa: F401
+        from tailwatch.detect import hygiene
     except ImportError:
-        return False
-    return hasattr(FlightDetector, "_drop_frozen")
+        return {"frozen": False, "interpolated": False, "track_mismatch": False}
+    return {"frozen": hasattr(FlightDetector, "_drop_frozen"),
+            "interpolated": hasattr(hygiene, "interpolated_rows"),
+            "track_mismatch": hasattr(DetectParams(), "track_mismatch_deg")}
 
 
 class CapturingDetector(FlightDetector):
-    """The reference detector, recording its derived rows and decided states."""
+    """The reference detector, recording its derived rows, decided states and events."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.derived: list[Columns] = []
         self.decided: list[Columns] = []
+        self.events: list[Columns] = []
 
     def _derive(self, ac: Any, new: Columns) -> None:
         n0 = n_rows(ac.buf)
@@ -82,9 +87,81 @@ def run_reference(feed: list[Columns], params: DetectParams | None = None
     """The reference detector over ``feed`` (then flushed), capturing."""
     det = CapturingDetector(params)
     for part in feed:
-        det.update(part)
-    det.flush()
+        det.events.append(det.update(part)[1])
+    det.events.append(det.flush()[1])
     return det
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a detector computed over one feed: derived rows, decided states (sorted by
+    (icao24, t)), events, reject counters."""
+
+    derived: Columns
+    decided: Columns
+    events: Columns
+    rejects: dict[str, int]
+
+
+FEEDS = ("whole", "random0", "slices0")
+
+
+def params_for(how: str) -> DetectParams:
+    """The reference at its default cadence (process_every_s 10 s) on the random splits, at
+    every call elsewhere: its results do not depend on the cadence."""
+    return DetectParams() if how.startswith("random") else DetectParams(process_every_s=0.0)
+
+
+@functools.cache
+def corpus(name: str) -> Columns:
+    return corpora()[name]()
+
+
+@functools.cache
+def feed_of(name: str, how: str) -> list[Columns]:
+    pos = corpus(name)
+    if how == "whole":
+        return batches(pos, "whole")
+    kind, seed = how[:-1], int(how[-1])
+    return batches(pos, kind, seed)
+
+
+@functools.cache
+def reference(name: str, how: str) -> Run:
+    """The reference detector over a corpus fed one way (cached: every oracle test of the
+    session reads the same run)."""
+    from tailwatch.detect.flights import concat_events
+
+    det = run_reference(feed_of(name, how), params_for(how))
+    return Run(sorted_rows(det.derived, DERIVED), sorted_rows(det.decided, ("state",)),
+               concat_events(det.events), dict(det.rejects))
+
+
+@functools.cache
+def compiled(name: str, how: str) -> Run:
+    """The compiled passes over the same feed (cached)."""
+    from tailwatch.detect.compiled import RowEventsPass, StatePasses
+    from tailwatch.detect.flights import concat_events
+
+    p = params_for(how)
+    sp = StatePasses(p, **reference_hygiene())
+    rp = RowEventsPass(p)
+    decided, events = [], []
+    for part in feed_of(name, how):
+        rows = sp.update(part)
+        decided.append(rows)
+        rp.update(rows)
+        if sp.evicted.size:
+            rp.reset(sp.evicted)
+        events.append(rp.events.take())
+    rows = sp.flush()
+    decided.append(rows)
+    rp.update(rows)
+    events.append(rp.events.take())
+    dec = sorted_rows([d for d in decided if d], ("state", *DERIVED))
+    return Run({k: dec[k] for k in ("icao24", "t", *DERIVED)},
+               {k: dec[k] for k in ("icao24", "t", "state")}, concat_events(events),
+               dict(sp.derive.rejects))
 
 
 # --- feeding --------------------------------------------------------------------------------
@@ -194,6 +271,7 @@ def synthetic_anomalies() -> Columns:
     return cols
 
 
+@functools.cache
 def corpora() -> dict[str, Callable[[], Columns]]:
     """Name → loader of every corpus available here (../shared ones only when present)."""
     out: dict[str, Callable[[], Columns]] = {

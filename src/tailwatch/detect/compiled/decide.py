@@ -101,11 +101,12 @@ class DecidePass:
 class StatePasses:
     """Passes 1 and 2 together, as the reference detector runs them with
     ``process_every_s = 0`` (every aircraft's positions processed at each call): decided rows
-    with every derived column and ``state``."""
+    with every derived column and ``state``. ``hygiene``: :class:`~.derive.DerivePass`'s
+    switches."""
 
-    def __init__(self, params: DetectParams | None = None, *, frozen: bool = True) -> None:
+    def __init__(self, params: DetectParams | None = None, **hygiene: bool) -> None:
         self.p = params or DetectParams()
-        self.derive = DerivePass(self.p, frozen=frozen)
+        self.derive = DerivePass(self.p, **hygiene)
         self.decide = DecidePass(self.p)
         self.now = -math.inf
         self._seen_t = np.zeros(0)  # last accepted time per slot

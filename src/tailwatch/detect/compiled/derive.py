@@ -7,11 +7,14 @@ exactly what :class:`~tailwatch.detect.flights.FlightDetector` derives one aircr
 (docs/events.md, "Air or ground"):
 
 * **accept**: positions without coordinates are dropped; per aircraft, times must increase
-  strictly (same time / older rows dropped); with ``frozen`` (the data hygiene of
-  :mod:`tailwatch.detect.hygiene`), a position identical to the aircraft's previous one is
-  dropped unless it is a parked aircraft on the ground;
+  strictly (same time / older rows dropped); the data hygiene of
+  :mod:`tailwatch.detect.hygiene` keeps out a position identical to the aircraft's previous
+  one (unless parked: on the ground or of unknown state, slower than ``parked_max_kt``) and
+  one made up by resampling (on the line and pace of
+  the two before, against the reported speed);
 * **speed and track** from the positions (the latest earlier position at least
-  ``speed_window_s`` old, at most ``speed_max_span_s``), else the reported ones; the **step**
+  ``speed_window_s`` old, at most ``speed_max_span_s``), else the reported ones (a reported
+  track more than ``track_mismatch_deg`` off the measured one gives way to it); the **step**
   from the previous position (0 across a coverage gap);
 * the **spike-free altitude** (:func:`tailwatch.detect.kinematics.clean_altitude`'s rule);
 * the **nearest airport** within ``go_around_airport_nm`` and the height above it, for every
@@ -20,9 +23,10 @@ exactly what :class:`~tailwatch.detect.flights.FlightDetector` derives one aircr
 * the **effective air/ground state** before hysteresis.
 
 State between batches lives in arrays indexed by slot (:class:`~.slots.Slots`): the last time,
-the last accepted position, the altitude filter, the last effective state and a ring of the
-last ``RING`` accepted positions for the speed look-back. The loops are numba kernels over the
-rows; Python runs once per batch.
+the last two rows in time order (for the hygiene rules), the altitude filter, the last
+effective state and a ring of the last ``RING`` accepted positions for the speed look-back.
+The loops are numba kernels over the rows, the hygiene rules numpy over the batch; Python
+runs once per batch.
 """
 
 # numba kernels compute on np.int64 scalars; mypy sees np.int64 where int is annotated:
@@ -43,7 +47,7 @@ from tailwatch.detect import places as pl
 from tailwatch.detect.columns import Columns, as_columns, take
 from tailwatch.detect.compiled.slots import Slots, grow
 from tailwatch.detect.params import DetectParams
-from tailwatch.reference.geo import M_PER_NM
+from tailwatch.reference.geo import M_PER_NM, angle_diff_deg
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -57,28 +61,23 @@ LOW_ALT_FT = 15_000.0  # nearest-airport look-ups only below this (and when slow
 DERIVED = ("_v", "_trk", "_alt", "_eff", "_apt", "_aptd", "_h", "_step")
 """The derived columns, named as the reference detector names them."""
 
-# counters of the accept kernel
-_SAME, _OLDER, _FROZEN, _OVERFLOW = 0, 1, 2, 3
+# counters of the kernels
+_SAME, _OLDER, _OVERFLOW = 0, 1, 3
 
 
 @nb.njit(cache=True)
-def _accept_motion(
-    slot: I64, t: F64, lat: F64, lon: F64, alt_raw: F64, gs: F64, trk_rep: F64,
-    og: npt.NDArray[np.int8], starts: I64, stops: I64,
-    last_t: F64, prev_lat: F64, prev_lon: F64, has_prev: npt.NDArray[np.bool_],
-    ring_t: F64, ring_lat: F64, ring_lon: F64, ring_n: I64, ring_head: I64, alt_state: F64,
-    window_s: float, max_span_s: float, gap_s: float, parked_max_kt: float, jump_ft: float,
-    rate_fpm: float, resync_n: int, frozen: bool,
-    keep: npt.NDArray[np.bool_], speed: F64, trk: F64, step: F64, alt: F64, counts: I64,
+def _time_accept(
+    slot: I64, t: F64, lat: F64, lon: F64, gs: F64, alt: F64, starts: I64, stops: I64,
+    last_t: F64, tail: F64, tail_n: I64, keep: npt.NDArray[np.bool_], prev: F64, counts: I64,
 ) -> None:
-    rad = math.pi / 180.0
-    cap = ring_t.shape[1]
+    """Strictly increasing times per aircraft; for each row kept, the two rows kept before it
+    (``prev[:, 0:5]``: t, lat, lon, gs, altitude of the previous one, ``prev[:, 5:10]`` of
+    the one before; ``NaN`` without), across batches through each slot's ``tail`` (the last
+    two rows kept, flagged by the hygiene rules or not)."""
     for g in range(starts.shape[0]):
         s = slot[starts[g]]
-        st = alt_state[s]
         for i in range(starts[g], stops[g]):
             ti = t[i]
-            # strictly increasing times
             if not ti > last_t[s]:
                 if ti == last_t[s]:
                     counts[_SAME] += 1
@@ -86,17 +85,42 @@ def _accept_motion(
                     counts[_OLDER] += 1
                 continue
             last_t[s] = ti
-            if frozen and has_prev[s] and lat[i] == prev_lat[s] and lon[i] == prev_lon[s]:
-                parked = og[i] == 1 and not (gs[i] >= parked_max_kt)
-                if not parked:
-                    counts[_FROZEN] += 1
-                    continue
             keep[i] = True
+            n = tail_n[s]
+            if n >= 1:
+                for c in range(5):
+                    prev[i, c] = tail[s, 1, c]
+            if n >= 2:
+                for c in range(5):
+                    prev[i, 5 + c] = tail[s, 0, c]
+            for c in range(5):
+                tail[s, 0, c] = tail[s, 1, c]
+            tail[s, 1, 0] = ti
+            tail[s, 1, 1] = lat[i]
+            tail[s, 1, 2] = lon[i]
+            tail[s, 1, 3] = gs[i]
+            tail[s, 1, 4] = alt[i]
+            tail_n[s] = min(n + 1, 2)
+
+
+@nb.njit(cache=True)
+def _motion(
+    slot: I64, t: F64, lat: F64, lon: F64, alt_raw: F64, starts: I64, stops: I64,
+    ring_t: F64, ring_lat: F64, ring_lon: F64, ring_n: I64, ring_head: I64, alt_state: F64,
+    window_s: float, max_span_s: float, gap_s: float, jump_ft: float, rate_fpm: float,
+    resync_n: int, v_out: F64, trk_d: F64, step: F64, alt: F64, counts: I64,
+) -> None:
+    """Measured speed and track, step and spike-free altitude of the accepted rows."""
+    rad = math.pi / 180.0
+    cap = ring_t.shape[1]
+    for g in range(starts.shape[0]):
+        s = slot[starts[g]]
+        st = alt_state[s]
+        for i in range(starts[g], stops[g]):
+            ti = t[i]
             # speed and track from the latest earlier position at least window_s old
             n = ring_n[s]
             limit = ti - window_s
-            v = math.nan
-            td = math.nan
             found = False
             for k in range(n):
                 q = (ring_head[s] - k) % cap
@@ -107,7 +131,7 @@ def _accept_motion(
                         la = ring_lat[s, q]
                         lo = ring_lon[s, q]
                         d = km._haversine_m(la, lo, lat[i], lon[i])
-                        v = d / (ti - tj) * 3600.0 / M_PER_NM
+                        v_out[i] = d / (ti - tj) * 3600.0 / M_PER_NM
                         if d >= 30.0:
                             p1 = la * rad
                             p2 = lat[i] * rad
@@ -115,7 +139,7 @@ def _accept_motion(
                             y = math.sin(dl) * math.cos(p2)
                             x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(
                                 p2) * math.cos(dl)
-                            td = (math.atan2(y, x) / rad) % 360.0
+                            trk_d[i] = (math.atan2(y, x) / rad) % 360.0
                     break
             if not found and n == cap and ti - ring_t[s, (ring_head[s] + 1) % cap] <= max_span_s:
                 counts[_OVERFLOW] += 1
@@ -125,8 +149,6 @@ def _accept_motion(
                 if ti - ring_t[s, q] <= gap_s:
                     step[i] = km._haversine_m(ring_lat[s, q], ring_lon[s, q], lat[i],
                                               lon[i]) / M_PER_NM
-            speed[i] = gs[i] if math.isnan(v) else v
-            trk[i] = td if math.isnan(trk_rep[i]) else trk_rep[i]
             # spike-free altitude (kinematics.clean_altitude, one row)
             a = alt_raw[i]
             if not math.isnan(a):
@@ -156,9 +178,6 @@ def _accept_motion(
             ring_lon[s, h] = lon[i]
             if n < cap:
                 ring_n[s] = n + 1
-            prev_lat[s] = lat[i]
-            prev_lon[s] = lon[i]
-            has_prev[s] = True
 
 
 @nb.njit(cache=True)
@@ -184,21 +203,27 @@ def _effective(
 class DerivePass:
     """Accept, kinematics, airports and the effective state of each batch (module docstring).
 
-    ``frozen``: drop frozen positions (the data hygiene rule); ``params`` as the reference
-    detector's. :attr:`rejects` counts the dropped rows under the reference detector's names
-    (``detect_no_position``, ``detect_same_time``, ``detect_out_of_order``,
-    ``detect_frozen_position``) and ``compiled_lookback_overflow``.
+    ``params`` as the reference detector's; the data hygiene rules can be left out for a
+    reference that has not got them: ``frozen`` (repeated positions), ``interpolated``
+    (positions made up by resampling), ``track_mismatch`` (a reported track far off the
+    measured one gives way to it). :attr:`rejects` counts the dropped rows under the
+    reference detector's names (``detect_no_position``, ``detect_same_time``,
+    ``detect_out_of_order``, ``detect_frozen_position``, ``detect_interpolated``) and
+    ``compiled_lookback_overflow``.
     """
 
-    def __init__(self, params: DetectParams | None = None, *, frozen: bool = True) -> None:
+    def __init__(self, params: DetectParams | None = None, *, frozen: bool = True,
+                 interpolated: bool = True, track_mismatch: bool = True) -> None:
         self.p = params or DetectParams()
         self.frozen = frozen
+        self.interpolated = interpolated
+        self.track_mismatch = track_mismatch
         self.slots = Slots()
         self.rejects = Rejects()
-        self._last_t = np.zeros(0)
-        self._prev_lat = np.zeros(0)
-        self._prev_lon = np.zeros(0)
-        self._has_prev = np.zeros(0, bool)
+        self._last_t = np.zeros(0)  # latest time of each aircraft (rows kept or flagged)
+        self._kept_t = np.zeros(0)  # latest time of the rows kept
+        self._tail = np.zeros((0, 2, 5))
+        self._tail_n = np.zeros(0, np.int64)
         self._ring_t = np.zeros((0, RING))
         self._ring_lat = np.zeros((0, RING))
         self._ring_lon = np.zeros((0, RING))
@@ -211,9 +236,9 @@ class DerivePass:
     def reset(self, slots: npt.NDArray[np.int64]) -> None:
         """Forget these aircraft (evicted): their next position starts afresh."""
         self._last_t[slots] = -math.inf
-        self._prev_lat[slots] = math.nan
-        self._prev_lon[slots] = math.nan
-        self._has_prev[slots] = False
+        self._kept_t[slots] = -math.inf
+        self._tail[slots] = math.nan
+        self._tail_n[slots] = 0
         self._ring_n[slots] = 0
         self._ring_head[slots] = RING - 1
         self._alt[slots] = math.nan
@@ -224,9 +249,9 @@ class DerivePass:
         if self._last_t.shape[0] >= n:
             return
         self._last_t = grow(self._last_t, n, -math.inf)
-        self._prev_lat = grow(self._prev_lat, n, math.nan)
-        self._prev_lon = grow(self._prev_lon, n, math.nan)
-        self._has_prev = grow(self._has_prev, n, False)
+        self._kept_t = grow(self._kept_t, n, -math.inf)
+        self._tail = grow(self._tail, n, math.nan)
+        self._tail_n = grow(self._tail_n, n, 0)
         self._ring_t = grow(self._ring_t, n, math.nan)
         self._ring_lat = grow(self._ring_lat, n, math.nan)
         self._ring_lon = grow(self._ring_lon, n, math.nan)
@@ -237,13 +262,49 @@ class DerivePass:
         self._alt[fresh:, 4] = 0.0
         self._last_eff = grow(self._last_eff, n, -1)
 
+    def _hygiene(self, cols: Columns, prev: F64) -> npt.NDArray[np.bool_]:
+        """Rows kept out of the decisions (tailwatch.detect.hygiene's rules, vectorised over
+        the batch with each row's two predecessors)."""
+        p = self.p
+        n = int(cols["t"].shape[0])
+        drop = np.zeros(n, bool)
+        lat, lon = cols["lat"], cols["lon"]
+        gs = cols["gs_kt"].astype(np.float64)
+        if self.frozen:
+            same = (lat == prev[:, 1]) & (lon == prev[:, 2])
+            og = cols["on_ground"]
+            parked = ((og == 1) & ~(gs >= p.parked_max_kt)) | ((og == -1) & (gs < p.parked_max_kt))
+            frozen = same & ~parked
+            if frozen.any():
+                self.rejects["detect_frozen_position"] += int(frozen.sum())
+                jump = frozen & (np.abs(cols["altitude_ft"].astype(np.float64) - prev[:, 4])
+                                 > p.altitude_jump_ft)
+                if jump.any():
+                    self.rejects["detect_altitude_jump_frozen"] += int(jump.sum())
+            drop |= frozen
+        if self.interpolated:
+            t = cols["t"]
+            dt1, dt2 = prev[:, 0] - prev[:, 5], t - prev[:, 0]
+            dla1, dla2 = prev[:, 1] - prev[:, 6], lat - prev[:, 1]
+            dlo1, dlo2 = prev[:, 2] - prev[:, 7], lon - prev[:, 2]
+            linear = (np.abs(dt2 - dt1) < 1e-3) & (np.abs(dla2 - dla1) < 1e-6) & (
+                np.abs(dlo2 - dlo1) < 1e-6) & ((dla2 != 0) | (dlo2 != 0))
+            step_nm = np.hypot(dla2, dlo2 * np.cos(np.radians(lat))) * 60.0
+            moved_kt = step_nm / np.maximum(dt2, 1e-3) * 3600.0
+            mismatch_kt = getattr(p, "interpolated_mismatch_kt", 50.0)
+            mismatch = np.abs(moved_kt - gs) > np.maximum(mismatch_kt, 0.5 * gs)
+            made_up = linear & mismatch & ~drop
+            if made_up.any():
+                self.rejects["detect_interpolated"] += int(made_up.sum())
+            drop |= made_up
+        return drop
+
     def update(self, positions: Any) -> Columns:
         """The accepted rows of ``positions`` sorted by (icao24, t), with the position
         columns, ``slot`` and the derived columns (:data:`DERIVED`)."""
         p = self.p
         cols = as_columns(positions)
-        finite_t = np.isfinite(cols["t"])
-        self.last_input_t = cols["t"][finite_t]
+        self.last_input_t = cols["t"][np.isfinite(cols["t"])]
         ok = np.isfinite(cols["t"]) & np.isfinite(cols["lat"]) & np.isfinite(cols["lon"])
         ok &= (np.abs(cols["lat"]) <= 90.0) & (np.abs(cols["lon"]) <= 180.0)
         if not ok.all():
@@ -254,40 +315,46 @@ class DerivePass:
         n = int(cols["t"].shape[0])
         slot = self.slots.lookup(cols["icao24"])
         self._reserve(self.slots.n)
-        a = cols["icao24"]
-        starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]) if n else np.zeros(0, np.int64)
-        stops = np.r_[starts[1:], n].astype(np.int64)
-        starts = starts.astype(np.int64)
+        starts, stops = _segments(cols["icao24"])
         keep = np.zeros(n, bool)
-        speed = np.full(n, np.nan)
-        trk = np.full(n, np.nan)
-        step = np.zeros(n)
-        alt = np.full(n, np.nan)
+        prev = np.full((n, 10), np.nan)
         counts = np.zeros(4, np.int64)
-        gs = cols["gs_kt"].astype(np.float64)
-        _accept_motion(
-            slot, cols["t"], cols["lat"], cols["lon"], cols["altitude_ft"].astype(np.float64),
-            gs, cols["track_deg"].astype(np.float64), cols["on_ground"], starts, stops,
-            self._last_t, self._prev_lat, self._prev_lon, self._has_prev,
-            self._ring_t, self._ring_lat, self._ring_lon, self._ring_n, self._ring_head,
-            self._alt, p.speed_window_s, p.speed_max_span_s, p.coverage_gap_s,
-            p.parked_max_kt, p.altitude_jump_ft, p.altitude_rate_fpm, p.altitude_resync_n,
-            self.frozen, keep, speed, trk, step, alt, counts,
-        )
+        _time_accept(slot, cols["t"], cols["lat"], cols["lon"], cols["gs_kt"].astype(np.float64),
+                     cols["altitude_ft"].astype(np.float64), starts, stops, self._last_t,
+                     self._tail, self._tail_n, keep, prev, counts)
+        if not keep.all():
+            cols, slot, prev = take(cols, keep), slot[keep], prev[keep]
+        drop = self._hygiene(cols, prev)
+        touched = np.unique(slot) if drop.any() else None
+        if drop.any():
+            cols, slot = take(cols, ~drop), slot[~drop]
+        if slot.size:
+            np.maximum.at(self._kept_t, slot, cols["t"])
+        if touched is not None:  # as the reference: the next batch is compared with the
+            self._last_t[touched] = self._kept_t[touched]  # last position kept
+        m = int(cols["t"].shape[0])
+        starts, stops = _segments(cols["icao24"])
+        v = np.full(m, np.nan)
+        trk_d = np.full(m, np.nan)
+        step = np.zeros(m)
+        alt = np.full(m, np.nan)
+        _motion(slot, cols["t"], cols["lat"], cols["lon"], cols["altitude_ft"].astype(np.float64),
+                starts, stops, self._ring_t, self._ring_lat, self._ring_lon, self._ring_n,
+                self._ring_head, self._alt, p.speed_window_s, p.speed_max_span_s,
+                p.coverage_gap_s, p.altitude_jump_ft, p.altitude_rate_fpm,
+                p.altitude_resync_n, v, trk_d, step, alt, counts)
         for name, k in (("detect_same_time", _SAME), ("detect_out_of_order", _OLDER),
-                        ("detect_frozen_position", _FROZEN),
                         ("compiled_lookback_overflow", _OVERFLOW)):
             if counts[k]:
                 self.rejects[name] += int(counts[k])
-        if not keep.all():
-            cols = take(cols, keep)
-            slot, speed, trk, step, alt = (x[keep] for x in (slot, speed, trk, step, alt))
-            m = int(keep.sum())
-            a = cols["icao24"]
-            starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]]).astype(np.int64) if m else \
-                np.zeros(0, np.int64)
-            stops = np.r_[starts[1:], m].astype(np.int64)
-        m = int(cols["t"].shape[0])
+        speed = np.where(np.isnan(v), cols["gs_kt"].astype(np.float64), v)
+        trk_r = cols["track_deg"].astype(np.float64)
+        if self.track_mismatch:
+            off = np.abs(angle_diff_deg(trk_r, trk_d))
+            bad = (off > getattr(p, "track_mismatch_deg", 45.0)) & (v >= p.parked_max_kt)
+            trk = np.where(np.isnan(trk_r) | bad, trk_d, trk_r)
+        else:
+            trk = np.where(np.isnan(trk_r), trk_d, trk_r)
         apt = np.full(m, -1, dtype=np.int64)
         aptd = np.full(m, np.nan)
         h = np.full(m, np.nan)
@@ -304,3 +371,12 @@ class DerivePass:
         cols.update({"slot": slot, "_v": speed, "_trk": trk, "_alt": alt, "_eff": eff,
                      "_apt": apt, "_aptd": aptd, "_h": h, "_step": step})
         return cols
+
+
+def _segments(icao24: npt.NDArray[np.uint32]) -> tuple[I64, I64]:
+    """Start and stop rows of each aircraft in rows sorted by address."""
+    n = int(icao24.shape[0])
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, icao24[1:] != icao24[:-1]]).astype(np.int64)
+    return starts, np.r_[starts[1:], n].astype(np.int64)
