@@ -284,6 +284,23 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
             assert box is not None and box["width"] == 390 and box["y"] > 300
             assert page.evaluate("tailwatch.rendered()") == 1  # AFR34ZG on the small map
             page.screenshot(path=str(shots / "phone.png"))
+
+            # the binary feed of big worlds (forced here on the small one): same picture
+            page.set_viewport_size({"width": 1280, "height": 800})
+            page.goto(url + "/?feed=bin", wait_until="load")
+            page.wait_for_function(f"() => window.tailwatch && tailwatch.feed() === 'bin' && "
+                                   f"tailwatch.rendered() === {n_live}", timeout=30_000)
+            assert sorted(page.evaluate("tailwatch.tableRows()")) == sorted(world.live)
+            afr = world.positions["icao24"] == 0x393322
+            last = int(np.flatnonzero(afr & np.isfinite(world.positions["lat"]))[-1])
+            lon, lat = page.evaluate("tailwatch.positionOf('393322')")
+            assert abs(lat - world.positions["lat"][last]) < 1e-4
+            assert abs(lon - world.positions["lon"][last]) < 1e-4
+            page.click("[data-testid=tab-list]")
+            page.fill("[data-testid=table-filter]", "SWR")
+            page.wait_for_function("() => tailwatch.tableRows().length === 3", timeout=5_000)
+            assert page.evaluate("tailwatch.rendered()") == 3
+            assert any("/api/map/positions.bin" in u for u in requests)
         finally:
             ctx.close()
 

@@ -28,7 +28,11 @@
     ready: false,
     receivers: [],
     stats: { updates: 0, lastDrawMs: 0 },
+    feed: "ws", // "bin" for big worlds (binfeed.js)
+    bin: null, // the last binary columns
   };
+  /** from this many aircraft on, the map reads the binary feed instead of the JSON websocket */
+  const BIG_WORLD = 2000;
   TW.state = state;
   TW.setUnits(TW.pref.get("units", "aviation"));
   const TRAIL_POINTS = 120;
@@ -243,6 +247,43 @@
     setTimeout(poll, 2000);
   }
 
+  // the binary feed (big worlds): columns every second, the JSON objects more slowly
+  async function binLoop() {
+    const t0 = performance.now();
+    try {
+      const cols = await TW.fetchBin(state.bin);
+      if (cols) {
+        const t1 = performance.now();
+        state.bin = cols;
+        state.now = cols.now;
+        for (let i = 0; i < cols.n; i++) {
+          const f = cols.flags[i];
+          trailPush(TW.hexOf(cols.icao[i]), cols.lon[i], cols.lat[i], f & 2 ? 0 : cols.alt[i], (f & 4) !== 0);
+        }
+        state.stats.updates++;
+        sample("messageMs", performance.now() - t1);
+        if (state.stats.updates % 30 === 0) pruneTrails(cols);
+        afterUpdate();
+      }
+    } catch (e) { setStatus(`offline: ${e.message}`); }
+    setTimeout(binLoop, Math.max(200, 1000 - (performance.now() - t0)));
+  }
+  function pruneTrails(cols) {
+    const live = new Set();
+    for (let i = 0; i < cols.n; i++) live.add(TW.hexOf(cols.icao[i]));
+    for (const h of state.trails.keys()) if (!live.has(h)) state.trails.delete(h);
+  }
+  async function objectsLoop() {
+    try {
+      const doc = await getJSON("/data/aircraft.json");
+      const fresh = new Map();
+      for (const a of doc.aircraft) fresh.set(a.hex, a);
+      state.aircraft = fresh;
+    } catch (e) { /* the binary feed still runs */ }
+    const busy = !$("#tab-list").hidden || !$("#tab-aircraft").hidden;
+    setTimeout(objectsLoop, busy && !document.body.classList.contains("side-closed") ? 2000 : 15000);
+  }
+
   /** the last 120 timings of a kind (for bench/webmap.py and the curious: tailwatch.timings()) */
   function sample(kind, ms) {
     const arr = state.stats[kind] || (state.stats[kind] = []);
@@ -255,11 +296,18 @@
     if (state.mode === "live") render();
   }
 
+  const liveCount = () => (state.feed === "bin" && state.bin ? state.bin.n : state.aircraft.size);
   function setStatus(text) {
-    $("#status").textContent = text || `${state.shown.length} / ${state.aircraft.size} aircraft · ${fmt.time(state.now)}`;
+    $("#status").textContent = text || `${state.shown.length} / ${liveCount()} aircraft · ${fmt.time(state.now)}`;
   }
 
   // --- filters --------------------------------------------------------------------------------
+  function filterActive() {
+    const f = state.filter;
+    return f.mil || f.interesting || f.dbFlags.length || f.country || f.type || f.callsign || f.description ||
+      f.icao || f.sources.length || !f.ground || f.altMin != null || f.altMax != null || f.maxRange != null || !!f.text;
+  }
+
   function passes(a) {
     const f = state.filter;
     if (f.mil && !(a.dbFlags & 1)) return false;
@@ -314,7 +362,16 @@
   const trackOf = (a) => a.track ?? a.true_heading ?? a.mag_heading ?? 0;
   function collect() {
     const out = [];
-    if (state.mode === "live") {
+    if (state.mode === "live" && state.feed === "bin") {
+      const c = state.bin;
+      if (!c) return out;
+      const filtering = filterActive();
+      for (let i = 0; i < c.n; i++) {
+        const hex = TW.hexOf(c.icao[i]);
+        const row = new TW.BinRow(c, i, hex, state.aircraft.get(hex));
+        if (!filtering || passes(row)) out.push(row);
+      }
+    } else if (state.mode === "live") {
       for (const a of state.aircraft.values()) if (a.lat != null && passes(a)) out.push(a);
     } else if (state.playback) {
       for (const p of playbackPositions(state.playback.t)) {
@@ -382,7 +439,7 @@
     const n = fill(list);
     acLayer.setData(buf, n);
     const t2 = performance.now();
-    $("#f-count").textContent = `${list.length} shown of ${state.mode === "live" ? state.aircraft.size : (state.playback?.count ?? 0)}`;
+    $("#f-count").textContent = `${list.length} shown of ${state.mode === "live" ? liveCount() : (state.playback?.count ?? 0)}`;
     drawTrails();
     drawLabels();
     const t3 = performance.now();
@@ -822,13 +879,15 @@
       }
     };
     if (map.isStyleLoaded()) onStyle(); else map.once("load", onStyle);
-    connectLive();
+    state.feed = url.feed === "bin" || url.feed === "ws" ? url.feed : (first.length >= BIG_WORLD ? "bin" : "ws");
+    if (state.feed === "bin") { binLoop(); setTimeout(objectsLoop, 2000); } else connectLive();
   }
 
   // a small handle for tests and power users (read-only views of the state)
   window.tailwatch = {
     map: null, state, select, search, setPlaybackTime, playFrom, showTab,
-    count: () => state.aircraft.size,
+    count: () => liveCount(),
+    feed: () => state.feed,
     /** aircraft drawn inside the visible map */
     rendered: () => {
       if (!state.ready || !acLayer || !acLayer.frames) return 0;

@@ -135,7 +135,7 @@
         sources: list("filterSources"), dbFlags: list("filterDbFlag"),
         maxRange: num("filterMaxRange"), text: q.get("filter") || "",
       },
-      units: q.get("units"), theme: q.get("theme"),
+      units: q.get("units"), theme: q.get("theme"), feed: q.get("feed"),
     };
   };
   let urlTimer = null;
