@@ -229,3 +229,40 @@ def test_thresholds_are_parameters() -> None:
     assert len(detect_gnss(_one_aircraft(run))["t"]) == 0
     ev = detect_gnss(_one_aircraft(run), GnssParams(counter_enter=2))
     assert list(ev["type"]) == ["gnss_jamming"]
+
+
+def _snapshot(now: float, t_position: float, messages: int, *, last_seen: float | None = None,
+              on_ground: int = 0) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(now=now, columns={
+        "icao24": np.array([0xABCDEF], np.uint32), "last_seen": np.array([last_seen or now]),
+        "t_position": np.array([t_position]), "positions": np.array([100]),
+        "messages": np.array([messages]), "on_ground": np.array([on_ground], np.int8),
+        "lat": np.array([55.0]), "lon": np.array([20.0])})
+
+
+def test_positions_lost_while_heard_is_jamming() -> None:
+    mon = GnssMonitor()
+    assert len(mon.observe(_snapshot(T0, T0, 1000))["t"]) == 0
+    for dt in range(10, 200, 10):  # heard all along, no new position for three minutes
+        assert len(mon.observe(_snapshot(T0 + dt, T0, 1000 + 10 * dt))["t"]) == 0
+    ev = mon.observe(_snapshot(T0 + 200, T0 + 199, 3100))  # a position again
+    d = _details(ev, "gnss_jamming")[0xABCDEF][0]
+    assert d["effect"] == "positions_lost" and d["t"] == T0 and d["until"] == T0 + 190
+    assert d["messages_without_position"] == 3100 - 1300
+
+
+def test_positions_lost_needs_messages_and_time() -> None:
+    edge = GnssMonitor()  # at the edge of coverage: a few messages, no position
+    for dt in range(10, 200, 10):
+        edge.observe(_snapshot(T0 + dt, T0, 1000 + dt // 20))
+    assert len(edge.observe(_snapshot(T0 + 200, T0 + 199, 1011))["t"]) == 0
+    short = GnssMonitor()  # 40 s without position: not an episode
+    for dt in (10, 20, 30, 40):
+        short.observe(_snapshot(T0 + dt, T0, 1000 + 10 * dt))
+    assert len(short.observe(_snapshot(T0 + 50, T0 + 49, 1500))["t"]) == 0
+    ground = GnssMonitor()  # parked: no positions for long is normal
+    for dt in range(10, 200, 10):
+        ground.observe(_snapshot(T0 + dt, T0, 1000 + 10 * dt, on_ground=1))
+    assert len(ground.flush()["t"]) == 0

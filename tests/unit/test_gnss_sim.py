@@ -4,6 +4,7 @@ are found where the truth says, nobody else is, and the hexagons light up inside
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,9 @@ def run() -> dict[str, Any]:
     session = GnssSession(on_events=events.append, on_cells=cells.append)
     pipe = Pipeline(sinks=[session])
     n = len(sim.frames)
-    for lo in range(0, n, 200_000):
-        pipe.process(sim.frames.take(np.arange(lo, min(n, lo + 200_000))))
+    for lo in range(0, n, 20_000):  # about 30 s of the feed
+        pipe.process(sim.frames.take(np.arange(lo, min(n, lo + 20_000))))
+        session.observe(pipe.tracker.snapshot())  # as the live pipeline publishes them
     session.flush()
     return {"sim": sim, "scenario": sc, "session": session,
             "events": concat_events(events),
@@ -53,6 +55,18 @@ def test_jammed_aircraft_are_found_and_nobody_else(run: dict[str, Any]) -> None:
     # first seen already jammed that never recover: their avionics could be poor anyway);
     # aircraft that lose their positions altogether are not visible in positions
     assert len(found & degraded) >= len(degraded) - 3
+
+
+def test_aircraft_that_lose_their_positions_are_found(run: dict[str, Any]) -> None:
+    eps = run["sim"].episodes
+    lost = {e.icao24 for e in eps if e.effect == "positions_lost"}
+    jammed = {e.icao24 for e in eps if e.kind == "jamming"}
+    ev = run["events"]
+    found = {int(a) for a, t, d in zip(ev["icao24"], ev["type"], ev["details"], strict=True)
+             if t == "gnss_jamming" and json.loads(d).get("effect") == "positions_lost"}
+    assert len(lost) >= 10
+    assert found <= jammed
+    assert len(found & lost) >= len(lost) - 2
 
 
 def test_events_fall_inside_their_zones(run: dict[str, Any]) -> None:

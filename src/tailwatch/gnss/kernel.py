@@ -109,6 +109,13 @@ V_CHG_T = 62
 E_TURN = 63
 S_RUN_N = 64
 S_RUN_T = 65
+# positions lost while the aircraft is still heard (GnssMonitor.observe, from snapshots)
+L_MODE = 66
+L_START = 67
+L_MSGS = 68
+L_HEARD = 69
+L_LAT = 70
+L_LON = 71
 NS = 72
 
 # evidence bits of a spoofing episode
@@ -215,7 +222,7 @@ def init_rows(s: F64, lo: int, hi: int) -> None:
     s[lo:hi] = np.nan
     for col in (Q_MODE, Q_SEEN_GOOD, Q_CNT, Q_N, Q_LOST_S, Q_LOST_N, Q_GAPS, Q_NIC0, Q_PART, M_MODE,
                 M_N, M_END_N, M_EV, M_STILL_S, M_CLUSTER, B_N, A_FROZEN, A_GLITCH, E_DIST,
-                E_TURN, S_RUN_N):
+                E_TURN, S_RUN_N, L_MODE):
         s[lo:hi, col] = 0.0
     for col in (Q_WNIC, Q_WNACP, Q_PRE_WNIC, Q_PRE_WNACP):
         s[lo:hi, col] = 99.0

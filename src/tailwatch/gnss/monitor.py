@@ -286,6 +286,70 @@ class GnssMonitor:
         return GnssStep(events, flags, est_lat, est_lon, icao, t, nic, nacp, slots,
                         self._slots.icao_of_slot)
 
+    def observe(self, snapshot: Any) -> Columns:
+        """Positions lost while the aircraft is still heard, from a live-table snapshot
+        (``Tracker.snapshot()``: ``now`` and the columns ``icao24``, ``last_seen``,
+        ``t_position``, ``positions``, ``messages``, ``on_ground``, ``lat``, ``lon``): some
+        transponders stop sending positions when their GNSS is jammed, and go on with altitude,
+        velocity and Mode S replies. Returns the ``gnss_jamming`` events (``effect``
+        ``positions_lost``) of the episodes that ended; vectorised over the aircraft."""
+        cols = snapshot.columns
+        now = float(snapshot.now)
+        p = self.params
+        icao = np.asarray(cols["icao24"]).astype(np.uint32)
+        if not len(icao):
+            return self._lost_events(np.empty(0, dtype=np.int64), np.empty(0))
+        slots, _ = self._slots.lookup(icao)
+        self._room(len(self._slots))
+        st = self._state
+        last = np.asarray(cols["last_seen"], dtype=np.float64)
+        tpos = np.asarray(cols["t_position"], dtype=np.float64)
+        msgs = np.asarray(cols["messages"], dtype=np.float64)
+        airborne = np.asarray(cols["on_ground"]) != 1
+        had = (np.asarray(cols["positions"]) > 0) & np.isfinite(tpos)
+        heard = now - last <= p.heard_within_s
+        lost = airborne & had & heard & (now - tpos >= p.lost_after_s)
+        mode = st[slots, kn.L_MODE]
+        start = lost & (mode == 0.0)
+        s_new = slots[start]
+        st[s_new, kn.L_MODE] = 1.0
+        st[s_new, kn.L_START] = tpos[start]
+        st[s_new, kn.L_MSGS] = msgs[start]
+        st[s_new, kn.L_LAT] = np.asarray(cols["lat"], dtype=np.float64)[start]
+        st[s_new, kn.L_LON] = np.asarray(cols["lon"], dtype=np.float64)[start]
+        st[slots[lost], kn.L_HEARD] = last[lost]
+        # episodes that end: in the snapshot and not lost any more, or gone from it
+        n = len(self._slots)
+        open_ = np.flatnonzero(st[:n, kn.L_MODE] == 1.0)
+        still = np.zeros(n, dtype=bool)
+        still[slots[lost]] = True
+        ended = open_[~still[open_]]
+        # messages heard meanwhile, for those still in the snapshot (NaN: gone)
+        now_msgs = np.full(n, np.nan)
+        now_msgs[slots] = msgs
+        return self._lost_events(ended, now_msgs[ended] - st[ended, kn.L_MSGS])
+
+    def _lost_events(self, ended: npt.NDArray[np.int64], n_msgs: npt.NDArray[np.float64]
+                     ) -> Columns:
+        sink = EventSink()
+        st = self._state
+        p = self.params
+        for s, n_msg in zip(ended.tolist(), n_msgs.tolist(), strict=True):  # few
+            t0 = float(st[s, kn.L_START])
+            t1 = float(st[s, kn.L_HEARD])
+            st[s, kn.L_MODE] = 0.0
+            if t1 - t0 < p.lost_min_s:
+                continue
+            if math.isfinite(n_msg) and n_msg < p.lost_min_messages:
+                continue
+            sink.add(t0, int(self._slots.icao_of_slot[s]), "", "gnss_jamming",
+                     lat=float(st[s, kn.L_LAT]), lon=float(st[s, kn.L_LON]), details={
+                         "effect": "positions_lost", "until": t1, "duration_s": t1 - t0,
+                         "worst_nic": None, "worst_nacp": None,
+                         "messages_without_position": None if not math.isfinite(n_msg)
+                         else int(n_msg), "lost_s": t1 - t0})
+        return sink.take()
+
     def expire(self, now: float | None = None) -> Columns:
         """Close the episodes of aircraft silent for ``episode_gap_s`` (data time: the latest
         position seen when ``now`` is None)."""
@@ -294,7 +358,10 @@ class GnssMonitor:
 
     def flush(self) -> Columns:
         """Close every open episode (end of a stream or a history)."""
-        return self._close(math.inf)
+        n = len(self._slots)
+        lost = np.flatnonzero(self._state[:n, kn.L_MODE] == 1.0)
+        return concat_events([self._close(math.inf),
+                              self._lost_events(lost, np.full(len(lost), np.nan))])
 
     def _close(self, before_t: float) -> Columns:
         n = len(self._slots)

@@ -30,6 +30,19 @@ class GnssParams(BaseModel):
     report_every_s: float = Field(
         1800.0, gt=0, description="An episode longer than this is reported in parts (live).")
 
+    lost_after_s: float = Field(
+        30.0, gt=0, description="An airborne aircraft still heard whose last position is older "
+        "than this has lost its positions (live table snapshots).")
+    lost_min_s: float = Field(
+        60.0, gt=0, description="Positions lost for at least this long make a gnss_jamming "
+        "event...")
+    lost_min_messages: int = Field(
+        20, ge=1, description="...with at least this many messages heard meanwhile (not an "
+        "aircraft at the edge of coverage).")
+    heard_within_s: float = Field(
+        10.0, gt=0, description="An aircraft is still heard when its last message is at most "
+        "this old.")
+
     # --- spoofing ------------------------------------------------------------------------
     dr_base_nm: float = Field(
         3.0, gt=0, description="Tolerance of a position against dead reckoning, fixed part.")

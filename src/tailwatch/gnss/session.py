@@ -76,6 +76,13 @@ class GnssSession:
         self._emit_events(events)
         return events
 
+    def observe(self, snapshot: Any) -> Columns:
+        """A live-table snapshot (``Tracker.snapshot()``, e.g. each time the pipeline publishes
+        one): aircraft still heard that lost their positions (see GnssMonitor.observe)."""
+        events = self.monitor.observe(snapshot)
+        self._emit_events(events)
+        return events
+
     def __call__(self, positions: Any) -> None:
         """As a pipeline sink (``Pipeline(sinks=[..., session])``): the events go to the store
         when ``write_events`` is set (and to ``on_events``)."""
