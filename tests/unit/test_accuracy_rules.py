@@ -185,3 +185,13 @@ def test_a_dip_on_the_climb_out_after_a_go_around_is_not_a_second_one() -> None:
     ga = _events(events, "go_around")
     assert len(ga) == 1 and ga[0]["runway"] == "14"
     assert ga[0]["lowest_height_ft"] < 400 and ga[0]["approach_points"] >= 2
+
+
+def test_a_military_airframe_lost_on_final_to_a_civil_airport_is_reported() -> None:
+    pos = _cut_on_final(sy.runway_end("LSGG", "22"), sy.runway_end("LFBO", "14R"), 2.0,
+                        0x3B7777, "CTM1234")
+    _, events = detect_flights(pos, military={0x3B7777})
+    mil = {e["airport"]: e["evidence"] for e in _events(events, "military_at_civil_airport")}
+    assert mil == {"LSGG": "on_ground", "LFBO": "landing_unseen"}  # once per airport visit
+    _, civil = detect_flights(pos)
+    assert not _events(civil, "military_at_civil_airport")

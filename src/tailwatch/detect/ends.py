@@ -42,17 +42,21 @@ def _report_air_ends(det: FlightDetector, ac: AircraftState, f: FlightState,
             and g and g[0].evidence.get("runway") and f.last_air is not None):
         f.air_end_reported = True
         fx = f.last_air
-        det._events.add(fx.t + time_to(g[0].evidence, fx.gs_kt, p), ac.icao,
-                         f.flight_id, "landing", airport=g[0].airport, lat=fx.lat,
-                         lon=fx.lon, details=inferred_details(g, "last_seen_t", fx.t))
+        t_land = fx.t + time_to(g[0].evidence, fx.gs_kt, p)
+        det._events.add(t_land, ac.icao, f.flight_id, "landing", airport=g[0].airport,
+                        lat=fx.lat, lon=fx.lon, details=inferred_details(g, "last_seen_t", fx.t))
+        det._military_visit(ac, g[0].airport, t_land, fx.lat, fx.lon, "landing_unseen",
+                            f.flight_id)
     g = f.origin.guess
     if (not f.air_start_reported and f.origin.seen is None and f.origin.link is None
             and g and g[0].evidence.get("runway") and f.first_air is not None):
         f.air_start_reported = True
         fx = f.first_air
-        det._events.add(fx.t - time_to(g[0].evidence, fx.gs_kt, p), ac.icao,
-                         f.flight_id, "takeoff", airport=g[0].airport, lat=fx.lat,
-                         lon=fx.lon, details=inferred_details(g, "first_seen_t", fx.t))
+        t_off = fx.t - time_to(g[0].evidence, fx.gs_kt, p)
+        det._events.add(t_off, ac.icao, f.flight_id, "takeoff", airport=g[0].airport,
+                        lat=fx.lat, lon=fx.lon, details=inferred_details(g, "first_seen_t", fx.t))
+        det._military_visit(ac, g[0].airport, t_off, fx.lat, fx.lon, "takeoff_unseen",
+                            f.flight_id)
 
 
 def _runway_need(det: FlightDetector, ac: AircraftState, f: FlightState | None) -> float:

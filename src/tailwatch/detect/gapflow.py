@@ -184,7 +184,7 @@ def _stop_at_airport(det: FlightDetector, ac: AircraftState, f: FlightState, las
                      details={**common, "runway": ""})
     det._events.add(nxt.t, ac.icao, nf.flight_id, "enter_coverage", lat=nxt.lat,
                      lon=nxt.lon, details=details)
-    det._military_visit(ac, stop.airport, stop.landing_after_t, lat, lon, "landing",
+    det._military_visit(ac, stop.airport, stop.landing_after_t, lat, lon, "landing_unseen",
                          f.flight_id)
     ac.visit += 1
 
