@@ -2,12 +2,14 @@
 
 The server (serve.server.ServerThread) and a publisher thread run in this process: a synthetic
 whole world of ``--aircraft`` aircraft (serve.state.synthetic_snapshot), every second 80 % of
-them heard again and moved on (synthetic_successor), published to the live feed (/api/live,
-JSON diffs). Debian's Chromium (Playwright, software WebGL: SwiftShader, no GPU) opens the map
-and, in the page, measures:
+them heard again and moved on (synthetic_successor), published (the live feed /api/live: JSON
+diffs; /api/map/positions.bin: binary columns). Debian's Chromium (Playwright, software WebGL:
+SwiftShader, no GPU) opens the map once per feed (``--feeds bin,ws``: the binary columns the
+map reads from 2,000 aircraft on, and the JSON websocket) and, in the page, measures:
 
 * ``first_render_s``: from navigation to every aircraft drawn;
-* per live message: JSON parse + merge (``message_ms``) and the redraw that follows
+* per update: reading it (``update_read_ms``: the binary columns, or JSON parse + merge on
+  the websocket) and the redraw that follows
   (``draw_ms``; its parts: collect and filter, fill the WebGL buffer, trails and labels, the
   sorted table);
 * frame intervals (requestAnimationFrame) while the updates arrive, idle and while panning
@@ -92,14 +94,58 @@ def _phase(page: Any, seconds: float, pan: bool) -> dict[str, Any]:
             "long_task_ms_total": round(sum(r["longs"]), 1), "live_updates": r["updates"]}
 
 
+def _run_page(base: str, feed: str, aircraft: int, seconds: float) -> dict[str, Any]:
+    """One page on ``/?feed=FEED``: first render, then the four phases."""
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, Any] = {}
+    with urllib.request.urlopen(base + "/api/stats") as r:
+        dropped_before = json.loads(r.read())["server"].get("live_dropped_slow") or 0
+    with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
+        ctx = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
+            viewport={"width": 1280, "height": 800})
+        page = ctx.pages[0] if ctx.pages else ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        t0 = time.monotonic()
+        page.goto(f"{base}/?feed={feed}", wait_until="load")
+        page.wait_for_function(f"() => window.tailwatch && tailwatch.frames() > 0 && "
+                               f"tailwatch.shown() >= {int(aircraft * 0.95)}", timeout=180_000)
+        out["first_render_s"] = round(time.monotonic() - t0, 2)
+        out["drawn"] = page.evaluate("tailwatch.shown()")
+        page.wait_for_timeout(3000)  # the first updates
+        page.click("[data-testid=tab-filters]")
+        out["list_closed_idle"] = _phase(page, seconds, pan=False)
+        out["list_closed_panning"] = _phase(page, seconds, pan=True)
+        page.click("[data-testid=tab-list]")
+        out["list_open_idle"] = _phase(page, seconds, pan=False)
+        out["list_open_panning"] = _phase(page, seconds, pan=True)
+        t = page.evaluate("tailwatch.timings()")
+        out["update_read_ms"] = _stats(t["messageMs"])
+        out["draw_ms"] = _stats(t["drawMs"])
+        out["draw_parts_ms"] = {k[:-2]: _stats(t[k]) for k in
+                                ("collectMs", "fillMs", "overlaysMs", "tableMs")}
+        out["page_errors"] = errors
+        out["live_feed_closed"] = page.evaluate("tailwatch.state.stats.wsCloses || 0")
+        ctx.close()
+    with urllib.request.urlopen(base + "/api/stats") as r:
+        dropped = json.loads(r.read())["server"].get("live_dropped_slow") or 0
+    out["server_dropped_page_as_slow"] = dropped - dropped_before
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--aircraft", type=int, default=20_000)
     p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--feeds", default="bin,ws",
+                   help="bin: /api/map/positions.bin (the map's choice from 2,000 aircraft); "
+                        "ws: the JSON websocket (its choice below)")
     p.add_argument("--out", type=Path, default=RESULTS / "webmap.json")
     args = p.parse_args()
-    from playwright.sync_api import sync_playwright
-
     load_before = os.getloadavg()
     state = LiveState()
     state.publish(synthetic_snapshot(args.aircraft, time.time(), 0))
@@ -116,46 +162,14 @@ def main() -> None:
     settings = ServeSettings(host="127.0.0.1", port=0, rate_per_s=1e6, burst=1_000_000)
     server = ServerThread(state, settings)
     app = server.server.config.app
-    if not any(getattr(r, "path", "") == "/api/map/search" for r in app.routes):
+    if not any(getattr(r, "path", "") == "/api/map/positions.bin" for r in app.routes):
         app.include_router(router)
     base = server.start()
     threading.Thread(target=publisher, daemon=True).start()
     out: dict[str, Any] = {}
     try:
-        with sync_playwright() as pw, tempfile.TemporaryDirectory() as profile:
-            ctx = pw.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-                viewport={"width": 1280, "height": 800})
-            page = ctx.pages[0] if ctx.pages else ctx.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            t0 = time.monotonic()
-            page.goto(base + "/", wait_until="load")
-            page.wait_for_function(f"() => window.tailwatch && tailwatch.frames() > 0 && "
-                                   f"tailwatch.shown() >= {int(args.aircraft * 0.95)}",
-                                   timeout=180_000)
-            out["first_render_s"] = round(time.monotonic() - t0, 2)
-            out["drawn"] = page.evaluate("tailwatch.shown()")
-            page.wait_for_timeout(3000)  # the websocket snapshot and the first diffs
-            page.click("[data-testid=tab-filters]")
-            out["list_closed_idle"] = _phase(page, args.seconds, pan=False)
-            out["list_closed_panning"] = _phase(page, args.seconds, pan=True)
-            page.click("[data-testid=tab-list]")
-            out["list_open_idle"] = _phase(page, args.seconds, pan=False)
-            out["list_open_panning"] = _phase(page, args.seconds, pan=True)
-            t = page.evaluate("tailwatch.timings()")
-            out["message_ms"] = _stats(t["messageMs"])
-            out["draw_ms"] = _stats(t["drawMs"])
-            out["draw_parts_ms"] = {k[:-2]: _stats(t[k]) for k in
-                                    ("collectMs", "fillMs", "overlaysMs", "tableMs")}
-            out["page_errors"] = errors
-            out["live_feed_closed"] = page.evaluate("tailwatch.state.stats.wsCloses || 0")
-            ctx.close()
-        import urllib.request
-
-        with urllib.request.urlopen(base + "/api/stats") as r:
-            srv = json.loads(r.read())["server"]
-        out["server_live_dropped_slow"] = srv.get("live_dropped_slow")
+        for feed in args.feeds.split(","):
+            out[feed] = _run_page(base, feed, args.aircraft, args.seconds)
     finally:
         stop.set()
         server.stop()
@@ -163,14 +177,15 @@ def main() -> None:
                               check=False).stdout.strip()
     payload = {
         "benchmark": "webmap",
-        "what": f"{args.aircraft} aircraft, 80 % updated every second over the JSON live feed; "
+        "what": f"{args.aircraft} aircraft, 80 % updated every second, read from the binary "
+                "columns (bin) or the JSON websocket (ws); "
                 "headless Chromium with software WebGL (SwiftShader), 1280x800",
         "machine": machine(),
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "chromium": chromium,
         "versions": versions("playwright"),
-        **out,
+        "feeds": out,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
