@@ -44,13 +44,19 @@ FIELD_CLOCKS: dict[str, tuple[str, str]] = {
     "altitude": ("t_altitude", "t_altitude"),
     "velocity": ("t_velocity", "last_seen"),  # gs, track
     "geom": ("t_geom", "t_altitude"),  # alt_geom
-    "vrate": ("t_vrate", "t_velocity"),  # baro_rate / geom_rate
+    "vrate": ("t_vrate", "t_velocity"),  # baro_rate
+    "geom_rate": ("t_geom_rate", "t_velocity"),  # geom_rate
     "callsign": ("t_callsign", "last_seen"),
     "squawk": ("t_squawk", "last_seen"),  # squawk, emergency
+    "status": ("t_status", "last_seen"),  # alert, spi
     "ground": ("t_ground", "last_seen"),
     "air": ("t_air", "last_seen"),  # ias, tas, mach, mag_heading, roll
-    "nav": ("t_nav", "last_seen"),  # nav_qnh, nav_altitude_mcp, nav_modes
-    "quality": ("t_quality", "last_seen"),  # nac_p, nac_v, sil, version
+    "true_heading": ("t_true_heading", "last_seen"),
+    "track_rate": ("t_track_rate", "last_seen"),
+    "wind": ("t_wind", "last_seen"),  # wd, ws
+    "temperature": ("t_temp", "last_seen"),  # oat, tat
+    "nav": ("t_nav", "last_seen"),  # nav_qnh, nav_altitude_mcp/fms, nav_heading, nav_modes
+    "quality": ("t_quality", "last_seen"),  # version, nic_baro, nac_p/v, sil(_type), gva, sda
 }
 #: groups that expire after LONG_FIELD_MAX_AGE_S instead of FIELD_MAX_AGE_S
 LONG_GROUPS = frozenset({"callsign", "ground"})
@@ -67,21 +73,23 @@ class OptionalColumn:
     null: float = -1.0  #: the snapshot's value for "unknown" (NaN columns: NaN)
 
 
+#: readsb's key, decimals (json_out.c: ``%d``/``%u`` 0, ``%.2f`` 2, wind and temperatures
+#: ``%.0f``) and expiry clock of each value the tracker's snapshot adds (track/tracker.py)
 OPTIONAL_COLUMNS: tuple[OptionalColumn, ...] = (
-    OptionalColumn("geom_rate_fpm", "geom_rate", 0, "vrate", float("nan")),
-    OptionalColumn("true_heading_deg", "true_heading", 2, "air", float("nan")),
-    OptionalColumn("track_rate_deg_s", "track_rate", 2, "air", float("nan")),
+    OptionalColumn("geom_rate_fpm", "geom_rate", 0, "geom_rate", float("nan")),
+    OptionalColumn("true_heading_deg", "true_heading", 2, "true_heading", float("nan")),
+    OptionalColumn("track_rate_deg_s", "track_rate", 2, "track_rate", float("nan")),
     OptionalColumn("nav_altitude_fms_ft", "nav_altitude_fms", 0, "nav", float("nan")),
     OptionalColumn("nav_heading_deg", "nav_heading", 2, "nav", float("nan")),
-    OptionalColumn("wind_dir_deg", "wd", 0, "air", float("nan")),
-    OptionalColumn("wind_speed_kt", "ws", 0, "air", float("nan")),
-    OptionalColumn("oat_c", "oat", 0, "air", float("nan")),
-    OptionalColumn("tat_c", "tat", 0, "air", float("nan")),
+    OptionalColumn("wind_dir_deg", "wd", 0, "wind", float("nan")),
+    OptionalColumn("wind_speed_kt", "ws", 0, "wind", float("nan")),
+    OptionalColumn("oat_c", "oat", 0, "temperature", float("nan")),
+    OptionalColumn("tat_c", "tat", 0, "temperature", float("nan")),
     OptionalColumn("nic_baro", "nic_baro", 0, "quality"),
     OptionalColumn("gva", "gva", 0, "quality"),
     OptionalColumn("sda", "sda", 0, "quality"),
-    OptionalColumn("alert", "alert", 0, "squawk"),
-    OptionalColumn("spi", "spi", 0, "squawk"),
+    OptionalColumn("alert", "alert", 0, "status"),
+    OptionalColumn("spi", "spi", 0, "status"),
 )
 
 #: NIC → containment radius Rc in metres (DO-260B 2.2.3.2.7.2.6, airborne; where NIC

@@ -149,6 +149,12 @@ def _i(x: Any) -> int | None:
     return None if v < 0 else v
 
 
+def _label(code: Any) -> str | None:
+    """A SOURCE_LABELS code as its label; None for no source (-1: no value yet)."""
+    k = int(code)
+    return SOURCE_LABELS[k] if 0 <= k < len(SOURCE_LABELS) else None
+
+
 def aircraft_record(view: SnapshotView, i: int) -> dict[str, Any]:
     """One live aircraft in the native format (units in the names, nulls where unknown)."""
     c = view.cols
@@ -209,8 +215,8 @@ def aircraft_record(view: SnapshotView, i: int) -> dict[str, Any]:
         "nacv": _i(c["nacv"][i]),
         "sil": _i(c["sil"][i]),
         "version": _i(c["version"][i]),
-        "source": SOURCE_LABELS[int(c["source"][i])],
-        "position_source": SOURCE_LABELS[int(c["position_source"][i])],
+        "source": _label(c["source"][i]),
+        "position_source": _label(c["position_source"][i]),
         "messages": int(c["messages"][i]),
         "positions": int(c["positions"][i]) if "positions" in c else None,
         "first_seen": _f(c["first_seen"][i], 3) if "first_seen" in c else None,

@@ -75,14 +75,27 @@ RANK_FEED = 5
 (SF_LAST, SF_FIRST, SF_LAT, SF_LON, SF_TPOS, SF_ALT, SF_TALT, SF_GEOM, SF_TGEOM, SF_GS, SF_TRK,
  SF_TVEL, SF_VR, SF_TVR, SF_HDG, SF_IAS, SF_TAS, SF_MACH, SF_TAIR, SF_TEVEN, SF_TODD, SF_TCS,
  SF_TSQ, SF_TGND, SF_SELALT, SF_BARO, SF_TCONF, SF_ROLL, SF_TNAV, SF_REFLAT, SF_REFLON,
- SF_CANDLAT, SF_CANDLON, SF_TCAND) = range(34)
-N_SF = 34
+ SF_CANDLAT, SF_CANDLON, SF_TCAND,
+ # readsb parity (issue 15): the clocks and values aircraft.json writes (see tracker.snapshot)
+ SF_TQUAL, SF_THDG, SF_TTHDG, SF_TRATE, SF_TTRATE, SF_BRATE, SF_TBRATE, SF_GRATE, SF_TGRATE,
+ SF_FMSALT, SF_NAVHDG, SF_GDELTA, SF_TGDELTA, SF_WD, SF_WS, SF_WALT, SF_TWIND, SF_OAT,
+ SF_TATEMP, SF_TTEMP, SF_TTAS, SF_TMACH, SF_TSTAT, SF_SIG0, SF_SIG1, SF_SIG2, SF_SIG3, SF_SIG4,
+ SF_SIG5, SF_SIG6, SF_SIG7, SF_TSIG, SF_CALCTRK) = range(67)
+N_SF = 67
+# SF_THDG: true heading; SF_BRATE/SF_GRATE: barometric / geometric vertical rate (SF_VR is the
+# latest of either); SF_FMSALT: FMS selected altitude (SF_SELALT: MCP/FCU); SF_GDELTA: GNSS
+# height minus baro altitude (TC19); SF_WD/WS/WALT: wind from, speed, baro altitude it was
+# computed at; SF_OAT/SF_TATEMP: static / total air temperature (°C); SF_TSTAT: alert/SPI;
+# SF_SIG0-7: the linear power of the last 8 signal levels (ring, SI_NSIG written);
+# SF_CALCTRK: bearing from the previous accepted position to the latest one.
 # Integer state columns.
 (SI_KEY, SI_MSGS, SI_SRC_POS, SI_SRC_ALT, SI_SRC_VEL, SI_ELAT, SI_ELON, SI_ESURF, SI_OLAT, SI_OLON,
  SI_OSURF, SI_SQUAWK, SI_GROUND, SI_CAT, SI_NIC, SI_NACP, SI_NACV, SI_SIL, SI_VERSION, SI_NICA,
  SI_NICC, SI_EMERG, SI_NAV, SI_SRC_SQ, SI_BEST_SRC, SI_CONFIRMED, SI_SRC_CS, SI_ACTIVE,
- SI_SRC_GND, SI_POSITIONS, SI_SRC_VR, SI_SRC_GEOM, SI_LABEL_POS, SI_LABEL_BEST) = range(34)
-N_SI = 34
+ SI_SRC_GND, SI_POSITIONS, SI_SRC_VR, SI_SRC_GEOM, SI_LABEL_POS, SI_LABEL_BEST,
+ SI_NICBARO, SI_GVA, SI_SDA, SI_SILSUP, SI_ALERT, SI_SPI, SI_HRD, SI_NSIG) = range(42)
+N_SI = 42
+NO_SOURCE = 99  # SI_SRC_*: no value yet
 # SI_LABEL_*: the SOURCE_LABELS index of the decoded feed (SBS, JSON, OpenSky, aggregator,
 # MLAT) behind the position / the best source; feeds share ranks, the label tells them apart.
 
@@ -175,6 +188,101 @@ def _altitude(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t:
         si[s, SI_SRC_GEOM] = rank
     elif _take(sf, si, s, SF_TALT, SI_SRC_ALT, t, rank):
         sf[s, SF_ALT] = alt
+
+
+WT_TIMEOUT_S = 2.5  # wind and temperature: inputs at most this old (readsb TRACK_WT_TIMEOUT)
+SIGNAL_RESET_S = 15.0  # no signal level for this long: the average starts again (readsb)
+MIN_WIND_MACH = 0.395  # no temperature below this Mach (readsb)
+MAX_WIND_KT = 250.0  # a computed wind above this is dropped (readsb)
+
+
+@nb.njit(cache=True)
+def _derive_geom(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float,
+                 rank: int) -> None:
+    """Geometric altitude = baro altitude + the TC19 GNSS/baro difference, when both are
+    fresh and newer than the geometric altitude held (readsb: the baro altitude is more
+    recent than the geometric one); its time is the older of the two inputs."""
+    ta = sf[s, SF_TALT]
+    td = sf[s, SF_TGDELTA]
+    if not (t - ta <= STALE_S and t - td <= STALE_S):
+        return
+    tg = sf[s, SF_TGEOM]
+    if not math.isnan(tg) and max(ta, td) <= tg:
+        return
+    sf[s, SF_GEOM] = sf[s, SF_ALT] + sf[s, SF_GDELTA]
+    sf[s, SF_TGEOM] = min(ta, td)
+    si[s, SI_SRC_GEOM] = rank
+
+
+@nb.njit(cache=True)
+def _temperature(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int,
+                 t: float) -> None:
+    """Static and total air temperature from TAS and Mach (readsb calc_temp): airborne,
+    both at most WT_TIMEOUT_S old, Mach at least MIN_WIND_MACH."""
+    if si[s, SI_GROUND] == 1:
+        return
+    if not (t - sf[s, SF_TTAS] <= WT_TIMEOUT_S and t - sf[s, SF_TMACH] <= WT_TIMEOUT_S):
+        return
+    mach = sf[s, SF_MACH]
+    if not mach >= MIN_WIND_MACH:
+        return
+    frac = sf[s, SF_TAS] / 661.47 / mach
+    oat = frac * frac * 288.15 - 273.15
+    sf[s, SF_OAT] = oat
+    sf[s, SF_TATEMP] = (oat + 273.15) * (1.0 + 0.2 * mach * mach) - 273.15
+    sf[s, SF_TTEMP] = t
+
+
+@nb.njit(cache=True)
+def _wind(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float) -> None:
+    """Wind from the triangle of TAS on the true heading and ground speed on the track
+    (readsb calc_wind): airborne with a position of the last 60 s, TAS and ground speed at most
+    WT_TIMEOUT_S old, track and true heading at most half that, at most once a second."""
+    if si[s, SI_GROUND] == 1 or not t - sf[s, SF_TPOS] <= 60.0:
+        return
+    if t - sf[s, SF_TWIND] < 1.0:
+        return
+    if not (t - sf[s, SF_TTAS] <= WT_TIMEOUT_S and t - sf[s, SF_TVEL] <= WT_TIMEOUT_S / 2
+            and t - sf[s, SF_TTHDG] <= WT_TIMEOUT_S / 2):
+        return
+    trk = math.radians(sf[s, SF_TRK])
+    hdg = math.radians(sf[s, SF_THDG])
+    gs = sf[s, SF_GS]
+    crab = (hdg - trk + math.pi) % (2.0 * math.pi) - math.pi
+    head = sf[s, SF_TAS] - math.cos(crab) * gs
+    cross = math.sin(crab) * gs
+    ws = math.sqrt(head * head + cross * cross)
+    if not ws <= MAX_WIND_KT:
+        return
+    sf[s, SF_WD] = math.degrees((hdg + math.atan2(cross, head)) % (2.0 * math.pi))
+    sf[s, SF_WS] = ws
+    sf[s, SF_WALT] = sf[s, SF_ALT]
+    sf[s, SF_TWIND] = t
+
+
+@nb.njit(cache=True, inline="always")
+def _signal(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float,
+            dbfs: float) -> None:
+    """Keep the last 8 signal levels as linear power (readsb's ring); a message without one
+    more than SIGNAL_RESET_S after the last level empties the ring."""
+    if math.isnan(dbfs):
+        if t - sf[s, SF_TSIG] > SIGNAL_RESET_S:
+            si[s, SI_NSIG] = 0
+        return
+    k = si[s, SI_NSIG]
+    sf[s, SF_SIG0 + k % 8] = 10.0 ** (dbfs / 10.0)
+    si[s, SI_NSIG] = k + 1 if k < 15 else 8 + (k + 1) % 8
+    sf[s, SF_TSIG] = t
+
+
+@nb.njit(cache=True, inline="always")
+def _bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1 = math.radians(lat1)
+    p2 = math.radians(lat2)
+    dl = math.radians(lon2 - lon1)
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return math.degrees(math.atan2(y, x)) % 360.0
 
 
 @nb.njit(cache=True)
@@ -315,6 +423,11 @@ def track_messages(
     version: npt.NDArray[np.int8], nic_a: npt.NDArray[np.int8], nic_c: npt.NDArray[np.int8],
     emergency: npt.NDArray[np.int8], sel_alt: npt.NDArray[np.float32],
     baro: npt.NDArray[np.float32], nav: npt.NDArray[np.int16], roll: npt.NDArray[np.float32],
+    alert: npt.NDArray[np.int8], spi: npt.NDArray[np.int8], sil_sup: npt.NDArray[np.int8],
+    nic_baro: npt.NDArray[np.int8], gva: npt.NDArray[np.int8], sda: npt.NDArray[np.int8],
+    hrd: npt.NDArray[np.int8], vr_src: npt.NDArray[np.int8], gnss_diff: npt.NDArray[np.float32],
+    sel_alt_src: npt.NDArray[np.int8], sel_hdg: npt.NDArray[np.float32],
+    track_rate: npt.NDArray[np.float32], signal: npt.NDArray[np.float32],
     receiver: npt.NDArray[np.uint16], n_rx: npt.NDArray[np.uint8],
     # receivers and airports
     rx_lat: npt.NDArray[np.float64], rx_lon: npt.NDArray[np.float64], max_range_nm: float,
@@ -372,9 +485,12 @@ def track_messages(
             si[s, SI_CAT] = category[m]
         if on_ground[m] >= 0 and _take(sf, si, s, SF_TGND, SI_SRC_GND, t, rank):
             si[s, SI_GROUND] = on_ground[m]
+        _signal(sf, si, s, t, signal[m])
         has_position = cpr_lat[m] >= 0
+        alt_new = False
         if not has_position:  # a position message's altitude goes with its position
             _altitude(sf, si, s, t, rank, alt[m], alt_src[m])
+            alt_new = not math.isnan(alt[m])
         if not math.isnan(gs[m]) and _take(sf, si, s, SF_TVEL, SI_SRC_VEL, t, rank):
             sf[s, SF_GS] = gs[m]
             if not math.isnan(trk[m]):
@@ -383,39 +499,106 @@ def track_messages(
             sf[s, SF_VR] = vr[m]
             sf[s, SF_TVR] = t
             si[s, SI_SRC_VR] = rank
+            if vr_src[m] >= 1:  # GNSS, or Comm-B's inertial vertical velocity
+                sf[s, SF_GRATE] = vr[m]
+                sf[s, SF_TGRATE] = t
+            else:
+                sf[s, SF_BRATE] = vr[m]
+                sf[s, SF_TBRATE] = t
+        if hrd[m] >= 0:
+            si[s, SI_HRD] = hrd[m]
+        true_new = False
         if not math.isnan(hdg[m]):
-            sf[s, SF_HDG] = hdg[m]
+            # TC19 headings are true when the operational status says so (HRD 0), else
+            # magnetic, as Comm-B 6,0's always are
+            if tc_col[m] == 19 and si[s, SI_HRD] == 0:
+                sf[s, SF_THDG] = hdg[m]
+                sf[s, SF_TTHDG] = t
+                true_new = True
+            else:
+                sf[s, SF_HDG] = hdg[m]
+                sf[s, SF_TAIR] = t
+        if not math.isnan(track_rate[m]):
+            sf[s, SF_TRATE] = track_rate[m]
+            sf[s, SF_TTRATE] = t
         if not math.isnan(ias[m]):
             sf[s, SF_IAS] = ias[m]
             sf[s, SF_TAIR] = t
-        if not math.isnan(tas[m]):
+        tas_new = not math.isnan(tas[m])
+        if tas_new:
             sf[s, SF_TAS] = tas[m]
             sf[s, SF_TAIR] = t
-        if not math.isnan(mach[m]):
+            sf[s, SF_TTAS] = t
+        mach_new = not math.isnan(mach[m])
+        if mach_new:
             sf[s, SF_MACH] = mach[m]
+            sf[s, SF_TAIR] = t
+            sf[s, SF_TMACH] = t
         if not math.isnan(roll[m]):
             sf[s, SF_ROLL] = roll[m]
+            sf[s, SF_TAIR] = t
         if nacp[m] >= 0:
             si[s, SI_NACP] = nacp[m]
+            sf[s, SF_TQUAL] = t
         if nacv[m] >= 0:
             si[s, SI_NACV] = nacv[m]
+            sf[s, SF_TQUAL] = t
         if sil[m] >= 0:
             si[s, SI_SIL] = sil[m]
+            sf[s, SF_TQUAL] = t
         if version[m] >= 0:
             si[s, SI_VERSION] = version[m]
+            sf[s, SF_TQUAL] = t
+        if sil_sup[m] >= 0:
+            si[s, SI_SILSUP] = sil_sup[m]
+            sf[s, SF_TQUAL] = t
+        if nic_baro[m] >= 0:
+            si[s, SI_NICBARO] = nic_baro[m]
+            sf[s, SF_TQUAL] = t
+        if gva[m] >= 0:
+            si[s, SI_GVA] = gva[m]
+            sf[s, SF_TQUAL] = t
+        if sda[m] >= 0:
+            si[s, SI_SDA] = sda[m]
+            sf[s, SF_TQUAL] = t
         if nic_a[m] >= 0:
             si[s, SI_NICA] = nic_a[m]
         if nic_c[m] >= 0:
             si[s, SI_NICC] = nic_c[m]
         if emergency[m] >= 0:
             si[s, SI_EMERG] = emergency[m]
+        if alert[m] >= 0:
+            si[s, SI_ALERT] = alert[m]
+            sf[s, SF_TSTAT] = t
+        if spi[m] >= 0:
+            si[s, SI_SPI] = spi[m]
+            sf[s, SF_TSTAT] = t
         if not math.isnan(sel_alt[m]):
-            sf[s, SF_SELALT] = sel_alt[m]
+            if sel_alt_src[m] == 1:
+                sf[s, SF_FMSALT] = sel_alt[m]
+            else:
+                sf[s, SF_SELALT] = sel_alt[m]
+            sf[s, SF_TNAV] = t
+        if not math.isnan(sel_hdg[m]):
+            sf[s, SF_NAVHDG] = sel_hdg[m]
+            sf[s, SF_TNAV] = t
         if not math.isnan(baro[m]):
             sf[s, SF_BARO] = baro[m]
+            sf[s, SF_TNAV] = t
         if nav[m] >= 0:
             si[s, SI_NAV] = nav[m]
             sf[s, SF_TNAV] = t
+        # --- derived values (readsb: geometric altitude, temperatures, wind) -----------------
+        if not math.isnan(gnss_diff[m]):
+            sf[s, SF_GDELTA] = gnss_diff[m]
+            sf[s, SF_TGDELTA] = t
+            alt_new = True
+        if alt_new:
+            _derive_geom(sf, si, s, t, rank)
+        if tas_new or mach_new:
+            _temperature(sf, si, s, t)
+        if tas_new or true_new:
+            _wind(sf, si, s, t)
         # --- position -------------------------------------------------------------------------
         if not has_position:
             continue
@@ -518,6 +701,10 @@ def track_messages(
             counters[C_LOCAL] += 1
         # --- accept ---------------------------------------------------------------------------
         _altitude(sf, si, s, t, rank, alt[m], alt_src[m])
+        if alt_src[m] == 0:
+            _derive_geom(sf, si, s, t, rank)
+        if not math.isnan(sf[s, SF_TPOS]) and (lat != sf[s, SF_LAT] or lon != sf[s, SF_LON]):
+            sf[s, SF_CALCTRK] = _bearing_deg(sf[s, SF_LAT], sf[s, SF_LON], lat, lon)
         sf[s, SF_LAT] = lat
         sf[s, SF_LON] = lon
         sf[s, SF_TPOS] = t
@@ -605,6 +792,7 @@ def _state_fields(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64],
         si[s, SI_GROUND] = on_ground
     if nacp >= 0:
         si[s, SI_NACP] = nacp
+        sf[s, SF_TQUAL] = t
 
 
 @nb.njit(cache=True)
@@ -623,7 +811,9 @@ def _state_velocity(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: i
         sf[s, SF_GS] = gs_kt
         sf[s, SF_TRK] = trk_deg
     if not math.isnan(vr_fpm) and _take(sf, si, s, SF_TVR, SI_SRC_VR, t, rank):
-        sf[s, SF_VR] = vr_fpm
+        sf[s, SF_VR] = vr_fpm  # feeds' rates count as barometric (readsb's baro_rate first)
+        sf[s, SF_BRATE] = vr_fpm
+        sf[s, SF_TBRATE] = t
 
 
 @nb.njit(cache=True)

@@ -60,10 +60,29 @@ _FEED_RANKS = (k_.RANK_MLAT, k_.RANK_FEED)
 
 
 def _source_labels(rank: np.ndarray, label: np.ndarray) -> np.ndarray:
-    """Source label per row: from the rank, or for feed ranks the feed's own label."""
+    """Source label per row: from the rank, or for feed ranks the feed's own label; -1 where
+    the value never came (rank ``NO_SOURCE``)."""
     out: np.ndarray = _RANK_TO_SOURCE[np.clip(rank, 0, 10)]
     feed = np.isin(rank, _FEED_RANKS) & (label >= 0)
-    return np.where(feed, label, out).astype(np.int8)
+    out = np.where(feed, label, out)
+    return np.where(rank >= k_.NO_SOURCE, -1, out).astype(np.int8)
+
+
+#: readsb's rssi: 10·log10(sum of the last 8 levels / 8 + 1.125e-5) once 8 were received,
+#: the sum of 4 to 7 levels over 8 until then; fewer than 4: none (readsb's -49.5, tar1090's
+#: n/a)
+_RSSI_FLOOR = 1.125e-5
+MAX_WIND_ALTITUDE_CHANGE_FT = 500.0  # wind computed more than this lower/higher: not served
+
+
+def _rssi_dbfs(sf: np.ndarray, si: np.ndarray) -> np.ndarray:
+    levels = sf[:, k_.SF_SIG0:k_.SF_SIG7 + 1]
+    count = si[:, k_.SI_NSIG]
+    slot = np.arange(8)[None, :]
+    total = np.where(slot < count[:, None], levels, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        out = 10.0 * np.log10(total / 8.0 + _RSSI_FLOOR)
+    return np.where(count >= 4, out, np.nan)
 
 
 @dataclass(slots=True)
@@ -151,9 +170,9 @@ class Tracker:
         new = max(need, cap * 2, 1024)
         sf = np.full((new, k_.N_SF), np.nan)
         si = np.full((new, k_.N_SI), -1, dtype=np.int64)
-        si[:, [k_.SI_MSGS, k_.SI_CONFIRMED, k_.SI_ACTIVE, k_.SI_POSITIONS]] = 0
+        si[:, [k_.SI_MSGS, k_.SI_CONFIRMED, k_.SI_ACTIVE, k_.SI_POSITIONS, k_.SI_NSIG]] = 0
         si[:, [k_.SI_SRC_POS, k_.SI_SRC_ALT, k_.SI_SRC_VEL, k_.SI_SRC_CS, k_.SI_SRC_GND,
-               k_.SI_BEST_SRC, k_.SI_SRC_SQ, k_.SI_SRC_VR, k_.SI_SRC_GEOM]] = 99
+               k_.SI_BEST_SRC, k_.SI_SRC_SQ, k_.SI_SRC_VR, k_.SI_SRC_GEOM]] = k_.NO_SOURCE
         cs = np.zeros((new, 8), dtype=np.uint8)
         rj = np.zeros((new, k_.N_REJ), dtype=np.int32)
         sf[:cap], si[:cap], cs[:cap], rj[:cap] = self._sf, self._si, self._cs, self._rj
@@ -193,6 +212,7 @@ class Tracker:
             order = np.argsort(t, kind="stable")
         cols = {k: (v if order is None else v[order]) for k, v in c.items()}
         rx = batch.frames.receiver if order is None else batch.frames.receiver[order]
+        sig = batch.frames.signal_dbfs if order is None else batch.frames.signal_dbfs[order]
         nrx = np.ones(m, np.uint8) if n_receivers is None else np.asarray(n_receivers, np.uint8)
         if order is not None and n_receivers is not None:
             nrx = nrx[order]
@@ -208,7 +228,10 @@ class Tracker:
             cols["tas_kt"], cols["mach"], cols["vrate_fpm"], cols["nacp"], cols["nacv"],
             cols["sil"], cols["version"], cols["nic_sup_a"], cols["nic_sup_c"],
             cols["emergency"], cols["selected_altitude_ft"], cols["baro_setting_hpa"],
-            cols["nav_modes"], cols["roll_deg"], rx, nrx,
+            cols["nav_modes"], cols["roll_deg"], cols["alert"], cols["spi"],
+            cols["sil_supplement"], cols["nic_baro"], cols["gva"], cols["sda"], cols["hrd"],
+            cols["vrate_source"], cols["gnss_baro_diff_ft"], cols["selected_altitude_source"],
+            cols["selected_heading_deg"], cols["track_rate_deg_s"], sig, rx, nrx,
             self._rx_lat, self._rx_lon, self.max_range_nm, g[0], g[1], g[2], g[3],
             of, oi, self.counters, self._rj,
         )
@@ -379,8 +402,51 @@ class Tracker:
             "position_source": _source_labels(si[:, k_.SI_SRC_POS], si[:, k_.SI_LABEL_POS]),
             # velocity (gs, track) from MLAT says "mlat" here (readsb's mlat field list)
             "velocity_source": _source_labels(si[:, k_.SI_SRC_VEL], np.full(len(rows), -1)),
+            **self._readsb_columns(sf, si),
         }
         return Snapshot(float(now), cols, dict(self.stats()))
+
+    @staticmethod
+    def _readsb_columns(sf: np.ndarray, si: np.ndarray) -> dict[str, np.ndarray]:
+        """The clocks and values readsb's aircraft.json writes beyond the core columns
+        (serve/fields.py renders them under readsb's names; docs/api.md)."""
+        wind_ok = (np.abs(sf[:, k_.SF_WALT] - sf[:, k_.SF_ALT])
+                   < MAX_WIND_ALTITUDE_CHANGE_FT)
+        return {
+            "t_geom": sf[:, k_.SF_TGEOM],
+            "t_vrate": sf[:, k_.SF_TVR],
+            "t_callsign": sf[:, k_.SF_TCS],
+            "t_squawk": sf[:, k_.SF_TSQ],
+            "t_ground": sf[:, k_.SF_TGND],
+            "t_air": sf[:, k_.SF_TAIR],
+            "t_nav": sf[:, k_.SF_TNAV],
+            "t_quality": sf[:, k_.SF_TQUAL],
+            "t_status": sf[:, k_.SF_TSTAT],
+            "rssi_dbfs": _rssi_dbfs(sf, si),
+            "nic_baro": si[:, k_.SI_NICBARO].astype(np.int8),
+            "gva": si[:, k_.SI_GVA].astype(np.int8),
+            "sda": si[:, k_.SI_SDA].astype(np.int8),
+            "sil_supplement": si[:, k_.SI_SILSUP].astype(np.int8),
+            "alert": si[:, k_.SI_ALERT].astype(np.int8),
+            "spi": si[:, k_.SI_SPI].astype(np.int8),
+            "baro_rate_fpm": sf[:, k_.SF_BRATE],
+            "t_baro_rate": sf[:, k_.SF_TBRATE],
+            "geom_rate_fpm": sf[:, k_.SF_GRATE],
+            "t_geom_rate": sf[:, k_.SF_TGRATE],
+            "true_heading_deg": sf[:, k_.SF_THDG],
+            "t_true_heading": sf[:, k_.SF_TTHDG],
+            "track_rate_deg_s": sf[:, k_.SF_TRATE],
+            "t_track_rate": sf[:, k_.SF_TTRATE],
+            "nav_altitude_fms_ft": sf[:, k_.SF_FMSALT],
+            "nav_heading_deg": sf[:, k_.SF_NAVHDG],
+            "wind_dir_deg": np.where(wind_ok, sf[:, k_.SF_WD], np.nan),
+            "wind_speed_kt": np.where(wind_ok, sf[:, k_.SF_WS], np.nan),
+            "t_wind": sf[:, k_.SF_TWIND],
+            "oat_c": sf[:, k_.SF_OAT],
+            "tat_c": sf[:, k_.SF_TATEMP],
+            "t_temp": sf[:, k_.SF_TTEMP],
+            "calc_track_deg": sf[:, k_.SF_CALCTRK],
+        }
 
     def __len__(self) -> int:
         n = int(self._n[0])
