@@ -198,3 +198,24 @@ def test_levels_under_positions_for_alert_rules() -> None:
     assert _rows(live, 4) == _rows(_cells(cols), 4)
     empty = GnssLevels(4)
     assert empty.level_at([JAM.lat], [JAM.lon]).tolist() == [0]
+
+
+def test_late_positions_do_not_overwrite_a_written_hour() -> None:
+    cols = _positions(n=6, hours=2.0, seed=9)
+    got: list[dict[str, np.ndarray]] = []
+    session = GnssSession(on_cells=got.append)
+    a0 = cols["icao24"][0]  # one aircraft's last minute of hour 1 arrives late (a slow feed)
+    mine = cols["icao24"] == a0
+    first = cols["t"] < T0 + 3600 - 60
+    late = (cols["t"] >= T0 + 3600 - 60) & (cols["t"] < T0 + 3600)
+    later = (cols["t"] >= T0 + 3600) & ~mine
+    late &= mine
+    first |= (cols["t"] < T0 + 3600) & ~mine
+    session.update({k: v[first] for k, v in cols.items()})
+    session.update({k: v[later] for k, v in cols.items()})  # the clock passes 01:05
+    assert got and set(got[0]["start"].tolist()) == {T0}
+    written = len(got)
+    session.update({k: v[late] for k, v in cols.items()})  # the last minute of hour 1, late
+    session.flush()
+    assert session.cells.late_rows > 0
+    assert all(set(g["start"][g["period"] == "hour"].tolist()) != {T0} for g in got[written:])

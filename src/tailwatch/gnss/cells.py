@@ -209,6 +209,9 @@ class CellAggregator:
         self._outlines: dict[int, npt.NDArray[np.float64]] = {}
         #: cell look-ups made (one per cell an aircraft enters)
         self.lookups = 0
+        #: rows dropped because their hour had been written already (late positions)
+        self.late_rows = 0
+        self._flushed_to = -math.inf
 
     def _room(self, rows_needed: int) -> None:
         have = self._st.shape[0]
@@ -289,6 +292,13 @@ class CellAggregator:
         """Cell rows of the hours (and days) ending at or before ``upto_t``."""
         allrows = (np.concatenate(self._pending) if self._pending
                    else np.empty((0, _NR), dtype=np.int64))
+        # rows of an hour already written (positions arriving late): dropped and counted, a
+        # second write of the hour would replace the full one with their few rows
+        late = (allrows[:, 0] + 1) * HOUR_S <= self._flushed_to
+        if late.any():
+            self.late_rows += int(late.sum())
+            allrows = allrows[~late]
+        self._flushed_to = max(self._flushed_to, upto_t)
         done = (allrows[:, 0] + 1) * HOUR_S <= upto_t
         self._pending = [allrows[~done]] if (~done).any() else []
         rows = reduce_rows(allrows[done])

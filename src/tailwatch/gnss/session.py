@@ -2,7 +2,9 @@
 
 Live: one :class:`GnssSession` per pipeline; ``update(positions)`` returns the GNSS events
 closed by the batch (feed them where the detector's events go) and writes the hexagons of each
-hour to the store as soon as the positions' clock passes the hour; ``flush()`` at the end.
+hour to the store once the positions' clock is ``late_s`` (5 min) past the hour (positions of
+that hour arriving later still are dropped and counted: ``cells.late_rows``); ``flush()`` at
+the end.
 
 History: :func:`gnss_from_store` reads the stored positions hour by hour and writes the same
 hexagons (and the events), so a store filled by imports gets its map too.
@@ -42,7 +44,8 @@ class GnssSession:
                  write_events: bool = False,
                  on_cells: Callable[[Columns], None] | None = None,
                  on_events: Callable[[Columns], None] | None = None,
-                 levels_res: int = 4, levels_every_s: float = 60.0) -> None:
+                 levels_res: int = 4, levels_every_s: float = 60.0,
+                 late_s: float = 300.0) -> None:
         self.params = params or GnssParams()
         self.monitor = GnssMonitor(self.params, receivers=receivers)
         self.cells = CellAggregator(self.params)
@@ -51,6 +54,7 @@ class GnssSession:
         self.on_cells = on_cells
         self.on_events = on_events
         self.totals = GnssTotals()
+        self.late_s = late_s
         self._flushed_to = -math.inf
         #: the level of the hexagon under a position (alert rules' ``gnss_level``), refreshed
         #: from the hour in progress every ``levels_every_s`` of data time
@@ -64,7 +68,8 @@ class GnssSession:
         self.cells.update(step)
         self.totals.positions += len(step.t)
         if len(step.t):
-            hour = math.floor(float(step.t[-1]) / HOUR_S) * HOUR_S
+            # an hour is written once the clock is ``late_s`` past its end (late positions)
+            hour = math.floor((float(step.t[-1]) - self.late_s) / HOUR_S) * HOUR_S
             if hour > self._flushed_to:
                 self._emit_cells(self.cells.flush(hour))
                 self._flushed_to = hour
