@@ -121,6 +121,14 @@ def test_web_map_offline(server: dict[str, Any], tmp_path: Path) -> None:
             assert known == sorted(known, reverse=True) and known[0] == 22600  # AFR34ZG
             first_row = page.locator("[data-testid=ac-table] tbody tr[data-hex]").first
             assert first_row.get_attribute("data-hex") == "393322"
+            # the aircraft whose positions come from multilateration is marked as such
+            from tailwatch.core.schema import SOURCE_LABELS
+
+            mlat = {f"{int(a):06x}" for a in world.positions["icao24"][
+                world.positions["source"] == SOURCE_LABELS.index("mlat")]} & set(world.live)
+            assert len(mlat) == 1
+            row = page.locator(f"[data-testid=ac-table] tr[data-hex='{mlat.pop()}']")
+            assert "mlat" in (row.get_attribute("class") or "") and "MLAT" in row.inner_text()
 
             # filtering narrows the list and the map, and goes into the URL
             page.fill("[data-testid=table-filter]", "SWR")
