@@ -10,8 +10,10 @@ Steps (the results are committed, so a fresh clone needs neither node nor npm):
    split every polygon at ±180° (PyPI ``antimeridian``, needed only here), round coordinates
    to 3 decimals, and write ``static/data/countries.geojson``.
 
-The app's own files (``static/index.html``, ``app.js``, ``app.css``) are sources, not
-build products.
+The app's own files (``static/index.html``, ``app.css`` and the plain scripts ``util.js``,
+``glaircraft.js``, ``binfeed.js``, ``table.js``, ``investigate.js``, ``playback.js``,
+``panel.js``, ``app.js``, ``layers.js``; docs/map.md) are sources, not build products: no
+bundler, no transpiler.
 """
 
 from __future__ import annotations
