@@ -37,10 +37,13 @@ def register(app: typer.Typer) -> None:
         from tailwatch.gnss.session import gnss_from_store
 
         t0, t1 = times(since, until)
-        store = open_db(db, read_only=False)
+        # read-only first (beside a running server); writable only to compute
+        store = open_db(db)
         try:
             span = None if compute else stored_span(store)
             if span is None:
+                store.close()
+                store = open_db(db, read_only=False)
                 pos = positions_span(store)
                 if pos is None:
                     fail("the store holds no positions and no GNSS hexagons")
