@@ -637,6 +637,8 @@ def summarize(out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
         "detection_throughput_share": (base["wall_s"]) / with_det_s,
         "peak_rss_mb": {"base": base["peak_rss_mb"], "full": full["peak_rss_mb"]},
         "cpu_s_full": full["cpu_s"],
+        "frames_per_cpu_s": {"plus_store": frames / base["cpu_s"],
+                             "all_stages": frames / full["cpu_s"]},
         "stored": {k: full[f"stored_{k}"] for k in ("positions", "flights", "events")},
         "alerts": full["alerts"], "snapshots": full["snapshots"],
         "runs_in_median": {"base": len(out["runs"]["base"]), "full": len(out["runs"]["full"])},
@@ -685,6 +687,8 @@ def main() -> None:
                    help="re-analyse this many positions (the stored ones repeated with "
                         "shifted addresses); 0: the stored ones once")
     p.add_argument("--generate-only", action="store_true")
+    p.add_argument("--resummarize", action="store_true",
+                   help="recompute the summaries of bench/results/world.json from its runs")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--feed", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
@@ -704,6 +708,13 @@ def main() -> None:
         else:
             db.unlink(missing_ok=True)
         print(json.dumps(r))
+        return
+    if args.resummarize:
+        old = json.loads((RESULTS / "world.json").read_text())
+        for res in old["variants"].values():
+            extra = {k: v for k, v in res["summary"].items() if k.startswith("reanalysis")}
+            res["summary"] = {**summarize(res, res["feed"]), **extra}
+        write_results(old)
         return
     names = ["world", "hour"] if args.variant == "both" else [args.variant]
     if args.generate_only:
@@ -739,6 +750,8 @@ def payload(args: argparse.Namespace, results: dict[str, Any],
                           "recorded beside every run; figures are lower bounds",
         "loadavg_start": load_start,
         "loadavg_end": os.getloadavg(),
+        "git_head": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
+                                   text=True, cwd=ROOT).stdout.strip(),
         "versions": versions("tailwatch", "numpy", "numba", "duckdb", "pyarrow"),
         "variants": results,
     }
