@@ -332,8 +332,8 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
     warm = Aggregator(Pipeline(tracker=Tracker(receivers=reg.positions),
                                sinks=[StoreSink(warm_store), *([warm_det] if warm_det else [])]),
                       dedup=Dedup(window_s=1.0), live=False)
-    for i, fb in enumerate(file_batches(path, receivers=reg, batch_size=65_536)):
-        warm.frames(fb, 0.0)
+    for i, wfb in enumerate(file_batches(path, receivers=reg, batch_size=65_536)):
+        warm.frames(wfb, 0.0)
         if i >= 3:
             break
     warm.flush()
@@ -513,11 +513,12 @@ def child_reanalysis(db: Path, rows: int, profile: Path | None) -> dict[str, Any
 
 def _compiled_passes(cols: dict[str, np.ndarray], reps: int, window: int) -> dict[str, Any]:
     """The compiled detector's passes done so far (accept, kinematics, airports, hysteresis,
-    row events: not the flights) over the same positions, windows and replicas."""
-    from tailwatch.detect.compiled import RowEventsPass, StatePasses
+    row events, orbits: not the flights) over the same positions, windows and replicas."""
+    from tailwatch.detect.compiled import OrbitPass, RowEventsPass, StatePasses
 
     sp = StatePasses()
     rp = RowEventsPass()
+    op = OrbitPass()
     stored = int(cols["t"].shape[0])
     n = events = 0
     c0, d0 = time.process_time(), time.perf_counter()
@@ -528,12 +529,20 @@ def _compiled_passes(cols: dict[str, np.ndarray], reps: int, window: int) -> dic
             if r:
                 part = dict(part)
                 part["icao24"] = part["icao24"] ^ np.uint32((0x5A5A5 * r) & 0xFFFFFF)
-            events += rp.update(sp.update(part))
+            rows = sp.update(part)
+            rp.update(rows)
+            op.update(rows)
             if sp.evicted.size:
                 rp.reset(sp.evicted)
+                op.reset(sp.evicted)
+            events += len(rp.events) + len(op.events)
             rp.events.take()
+            op.events.take()
             n += int(part["t"].shape[0])
-    events += rp.update(sp.flush())
+    rows = sp.flush()
+    rp.update(rows)
+    op.update(rows)
+    events += len(rp.events) + len(op.events)
     wall = time.perf_counter() - d0
     cpu = time.process_time() - c0
     return {"positions": n, "s": wall, "positions_per_s": n / wall,

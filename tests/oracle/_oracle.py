@@ -141,23 +141,23 @@ def reference(name: str, how: str) -> Run:
 def compiled(name: str, how: str) -> Run:
     """The compiled passes over the same feed (cached)."""
     from tailwatch.detect.compiled import RowEventsPass, StatePasses
+    from tailwatch.detect.compiled.orbits import OrbitPass
     from tailwatch.detect.flights import concat_events
 
     p = params_for(how)
     sp = StatePasses(p, **reference_hygiene())
     rp = RowEventsPass(p)
+    op = OrbitPass(p)
     decided, events = [], []
-    for part in feed_of(name, how):
-        rows = sp.update(part)
+    for part in [*feed_of(name, how), None]:
+        rows = sp.update(part) if part is not None else sp.flush()
         decided.append(rows)
         rp.update(rows)
-        if sp.evicted.size:
+        op.update(rows)
+        if part is not None and sp.evicted.size:
             rp.reset(sp.evicted)
-        events.append(rp.events.take())
-    rows = sp.flush()
-    decided.append(rows)
-    rp.update(rows)
-    events.append(rp.events.take())
+            op.reset(sp.evicted)
+        events += [rp.events.take(), op.events.take()]
     dec = sorted_rows([d for d in decided if d], ("state", *DERIVED))
     return Run({k: dec[k] for k in ("icao24", "t", *DERIVED)},
                {k: dec[k] for k in ("icao24", "t", "state")}, concat_events(events),
@@ -268,7 +268,45 @@ def synthetic_anomalies() -> Columns:
             cols["nacp"][rows[lo + 20: lo + 26]] = 4
         for j in rng.integers(m // 6, m - 2, 5).tolist():
             cols["lat"][rows[j]] += 0.33  # 20 NM north for one position
+    return _concat_sorted([cols, _circling(0x4B7000, float(cols["t"][0]) + 600.0)])
+
+
+def _circling(icao24: int, t0: float) -> Columns:
+    """An aircraft flying 10 NM circles at 250 kt and FL250 for 70 minutes (five turns),
+    after 10 minutes straight: an orbit (with a 5 % chance per position of a missing
+    track)."""
+    from tailwatch.core.schema import POSITION_FIELDS, empty_columns
+
+    rng = np.random.default_rng(3)
+    t = t0 + np.cumsum(rng.uniform(0.8, 1.2, 80 * 60 // 2) * 2.0)
+    r_nm, v_kt = 10.0, 250.0
+    lat0, lon0 = 47.9, 9.3
+    circ = t - t0 >= 600.0
+    ang = np.where(circ, (t - t0 - 600.0) * v_kt / 3600.0 / r_nm, 0.0)
+    north = np.where(circ, r_nm * np.cos(ang), -(600.0 - (t - t0)) * v_kt / 3600.0 + r_nm)
+    east = np.where(circ, r_nm * np.sin(ang), 0.0)
+    n = t.shape[0]
+    cols = empty_columns(POSITION_FIELDS, n)
+    cols["t"] = t
+    cols["icao24"] = np.full(n, icao24, np.uint32)
+    cols["lat"] = lat0 + north / 60.0
+    cols["lon"] = lon0 + east / 60.0 / np.cos(np.radians(lat0))
+    trk = np.where(circ, (np.degrees(ang) + 90.0) % 360.0, 0.0)
+    trk[rng.random(n) < 0.05] = np.nan
+    cols["track_deg"] = trk.astype(np.float32)
+    cols["altitude_ft"] = np.full(n, 25_000.0, np.float32)
+    cols["gs_kt"] = np.full(n, v_kt, np.float32)
+    cols["on_ground"] = np.zeros(n, np.int8)
+    cols["squawk"] = np.full(n, 4701, np.int16)
+    cols["callsign"] = np.full(n, b"ORB1", "S8")
+    cols["emergency"] = np.zeros(n, np.int8)
     return cols
+
+
+def _concat_sorted(parts: list[Columns]) -> Columns:
+    keys = [k for k in parts[0] if all(k in p for p in parts)]
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+    return take(cols, np.argsort(cols["t"], kind="stable"))
 
 
 @functools.cache

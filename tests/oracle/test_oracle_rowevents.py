@@ -1,6 +1,7 @@
 """Pass 3 of the compiled detector (first sight, squawk changes and emergency squawks, ADS-B
-emergency status, GNSS integrity drops, implausible jumps) against the reference detector's
-events of those types: the same events, times, places and details to the byte."""
+emergency status, GNSS integrity drops, implausible jumps) and its orbit pass against the
+reference detector's events of those types: the same events, times, places and details to
+the byte."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from _oracle import FEEDS, compiled, corpora, reference
 from tailwatch.detect.columns import Columns, take
 
 TYPES = ("first_seen", "squawk_change", "emergency", "gnss_degradation",
-         "implausible_position")
+         "implausible_position", "orbit")
 
 
 def _table(ev: Columns) -> list[tuple[object, ...]]:

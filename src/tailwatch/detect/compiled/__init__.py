@@ -12,6 +12,8 @@ Passes done and proven so far:
   runs both (with eviction);
 * :class:`~tailwatch.detect.compiled.rowevents.RowEventsPass` — first sight, squawk changes
   and emergency squawks, ADS-B emergency status, GNSS integrity drops, implausible jumps;
+* :class:`~tailwatch.detect.compiled.orbits.OrbitPass` — orbits (samples of the last
+  window carried in one table).
 
 See docs/architecture.md ("The detector's passes") for what remains.
 """
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 from tailwatch.detect.compiled.decide import DecidePass, StatePasses
 from tailwatch.detect.compiled.derive import DERIVED, DerivePass
+from tailwatch.detect.compiled.orbits import OrbitPass
 from tailwatch.detect.compiled.rowevents import RowEventsPass
 from tailwatch.detect.compiled.slots import Slots
 
-__all__ = ["DERIVED", "DecidePass", "DerivePass", "RowEventsPass", "Slots", "StatePasses"]
+__all__ = ["DERIVED", "DecidePass", "DerivePass", "OrbitPass", "RowEventsPass", "Slots",
+           "StatePasses"]
