@@ -68,3 +68,21 @@ def test_more_positions_in_the_look_back_than_the_ring_holds_are_counted() -> No
     d = DerivePass()
     d.update(_positions(t))
     assert d.rejects["compiled_lookback_overflow"] > 0
+
+
+def test_orbit_samples_carried_are_bounded_by_the_window() -> None:
+    from tailwatch.detect.compiled import OrbitPass, StatePasses
+    from tailwatch.detect.params import DetectParams
+
+    p = DetectParams()
+    t = np.arange(0.0, 4 * 3600.0, 2.0)  # four hours in the air, batches of ten minutes
+    cols = _positions(t)
+    cols["lat"] = 47.0 + 0.1 * np.sin(t / 300.0)
+    cols["lon"] = 8.0 + 0.15 * np.cos(t / 300.0)
+    sp, op = StatePasses(p), OrbitPass(p)
+    most = 0
+    for a in range(0, t.size, 300):
+        op.update(sp.update({k: v[a:a + 300] for k, v in cols.items()}))
+        most = max(most, op.samples)
+    assert most <= p.orbit_window_s / p.orbit_sample_s + 60  # one batch of new samples
+    assert len(op.events) >= 1  # circling 6 NM around a point: an orbit
