@@ -195,3 +195,23 @@ def test_a_military_airframe_lost_on_final_to_a_civil_airport_is_reported() -> N
     assert mil == {"LSGG": "on_ground", "LFBO": "landing_unseen"}  # once per airport visit
     _, civil = detect_flights(pos)
     assert not _events(civil, "military_at_civil_airport")
+
+
+def test_a_jet_on_final_to_a_7972_ft_runway_is_sent_there() -> None:
+    # issue 13: a Boeing 737 3.4 NM out on final at ~950 ft was sent to an airport 58 NM
+    # away because "jets need 8,000 ft" and Beauvais (LFOB) has 7,972 ft (runway 12/30). A
+    # jet of unknown type (380-kt cruise) and the B738 type must both keep it at LFOB 30.
+    arr = sy.runway_end("LFOB", "30")
+    pos = _cut_on_final(sy.runway_end("LSZH", "16"), arr, 3.4, 0x4CA123, "RYR4321")
+    assert 800 < pos["altitude_ft"][-1] - arr.elevation_ft < 1300
+    for kwargs in ({}, {"types": {0x4CA123: "B738"}}):
+        flights, events = detect_flights(pos, **kwargs)
+        assert (flights["destination"][0], flights["landing_runway"][0]) == ("LFOB", "30")
+        (landing,) = [e for e in _events(events, "landing") if not e.get("seen", True)]
+        assert landing["airport"] == "LFOB" and landing["runway_fit"]["runway_length_ft"] < 8000
+    # its other runway, 04/22, is 3,625 ft: too short for a 737, never named for one
+    fits = at.runway_fits(pos["lat"][-8:], pos["lon"][-8:],
+                          pos["track_deg"][-8:].astype(float),
+                          pos["altitude_ft"][-8:].astype(float), True, runway_need_ft("B738"),
+                          at.AIRLINE, P)
+    assert {f.runway for f in fits} <= {"30"}
