@@ -365,7 +365,9 @@ class CellAggregator:
         cols["period"] = np.full(m, period, dtype=object)
         cols["res"] = np.full(m, res, dtype=np.int8)
         ids = red[starts, 2].view(np.uint64).tolist()
-        centres = np.array([self._centre(c) for c in ids], dtype=np.float64).reshape(-1, 2)
+        get = self._centres.get
+        centres = np.array([get(c) or self._centre(c) for c in ids],
+                           dtype=np.float64).reshape(-1, 2)
         cols["h3"] = np.array([f"{c:x}" for c in ids], dtype=object)
         cols["lat"] = centres[:, 0]
         cols["lon"] = centres[:, 1]
@@ -394,19 +396,19 @@ class CellAggregator:
         spoofed = (red[:, 3] & BIT_SPOOFED) > 0
         degraded = (red[:, 3] & BIT_DEGRADED) > 0
         order = np.lexsort((red[:, 4], ~degraded, ~spoofed, inv))
-        hexes = icao_hex(self._icao_of_slot[red[order, 1]])
-        nic = np.where(red[order, 4] >= 99, "null", red[order, 4].astype(str))
-        nacp = np.where(red[order, 5] >= 99, "null", red[order, 5].astype(str))
-        d = degraded[order].astype(np.int8).astype(str)
-        sp = spoofed[order].astype(np.int8).astype(str)
-        items = np.char.add(np.char.add(np.char.add(np.char.add(np.char.add(np.char.add(
-            np.char.add(np.char.add(np.char.add('["', hexes), '",'), nic), ","), nacp), ","),
-            d), ","), sp)
+        hexes = icao_hex(self._icao_of_slot[red[order, 1]]).tolist()
+        codes = ["null"] + [str(v) for v in range(99)]  # NIC/NACp 99 (absent) -> null
+        nic = np.where(red[order, 4] >= 99, -1, red[order, 4]).tolist()
+        nacp = np.where(red[order, 5] >= 99, -1, red[order, 5]).tolist()
+        d = degraded[order].astype(np.int8).tolist()
+        sp = spoofed[order].astype(np.int8).tolist()
+        texts = [f'["{h}",{codes[a + 1]},{codes[b + 1]},{x},{y}]'
+                 for h, a, b, x, y in zip(hexes, nic, nacp, d, sp, strict=True)]
         bounds = np.searchsorted(inv[order], np.arange(m + 1)).tolist()
-        texts = items.tolist()
         out = np.empty(m, dtype=object)
+        join = ",".join
         for c in range(m):  # one text per cell row
-            out[c] = "[" + "],".join(texts[bounds[c]:bounds[c + 1]]) + "]]"
+            out[c] = "[" + join(texts[bounds[c]:bounds[c + 1]]) + "]"
         return out
 
 
