@@ -52,6 +52,7 @@ def _register() -> None:
         db_cmd,
         decode_cmd,
         demo_cmd,
+        gnss_cmd,
         history_cmd,
         record_cmd,
         replay_cmd,
@@ -75,6 +76,7 @@ def _register() -> None:
     record_cmd.register(app)
     replay_cmd.register(app)
     serve_cmd.register(app)
+    gnss_cmd.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
