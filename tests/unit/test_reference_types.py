@@ -74,3 +74,15 @@ def test_agrees_with_other_doc8643_compilations(name: str) -> None:
         code, wtc = (v["desc"], v["wtc"]) if isinstance(v, dict) else (v[1], v[2])
         agree += (code, wtc) == (table[k].doc8643_code, table[k].wake_category)
     assert agree / len(both) > 0.99
+
+
+def test_runway_need_follows_engine_and_wake_category() -> None:
+    from tailwatch.reference.types import runway_need_ft
+
+    # one number for all jets was the bug of issue 13 (a 737 sent away from a 7,972 ft runway)
+    assert runway_need_ft("B738") == runway_need_ft("A320") == 4500.0
+    assert runway_need_ft("B744") == runway_need_ft("IL62") == 6500.0
+    assert runway_need_ft("A388") == 8000.0
+    assert runway_need_ft("C172") < runway_need_ft("AT72") < runway_need_ft("B738")
+    assert runway_need_ft("EC35") == 0.0  # helicopters use pads
+    assert runway_need_ft("ZZZZ", default=1234.0) == 1234.0

@@ -295,7 +295,8 @@ def _transition_runner_ups(
     dist: F64,
 ) -> dict[str, Any]:
     """The runner-up airport and runway of a seen take-off or landing, and why they lost."""
-    out: dict[str, Any] = {}
+    # None when there is no alternative (no other airport near, no other runway matched)
+    out: dict[str, Any] = {"runner_up": None, "runway_runner_up": None}
     others = sorted((r for r in ranked if r[0][2] != j), key=lambda r: r[0], reverse=True)
     n_best = counts.get(best_rw, 0)
     if others:
