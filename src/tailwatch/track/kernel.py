@@ -80,14 +80,15 @@ RANK_FEED = 5
  SF_TQUAL, SF_THDG, SF_TTHDG, SF_TRATE, SF_TTRATE, SF_BRATE, SF_TBRATE, SF_GRATE, SF_TGRATE,
  SF_FMSALT, SF_NAVHDG, SF_GDELTA, SF_TGDELTA, SF_WD, SF_WS, SF_WALT, SF_TWIND, SF_OAT,
  SF_TATEMP, SF_TTEMP, SF_TTAS, SF_TMACH, SF_TSTAT, SF_SIG0, SF_SIG1, SF_SIG2, SF_SIG3, SF_SIG4,
- SF_SIG5, SF_SIG6, SF_SIG7, SF_TSIG, SF_CALCTRK) = range(67)
-N_SF = 67
+ SF_SIG5, SF_SIG6, SF_SIG7, SF_TSIG, SF_PREVLAT, SF_PREVLON) = range(68)
+N_SF = 68
 # SF_THDG: true heading; SF_BRATE/SF_GRATE: barometric / geometric vertical rate (SF_VR is the
 # latest of either); SF_FMSALT: FMS selected altitude (SF_SELALT: MCP/FCU); SF_GDELTA: GNSS
 # height minus baro altitude (TC19); SF_WD/WS/WALT: wind from, speed, baro altitude it was
 # computed at; SF_OAT/SF_TATEMP: static / total air temperature (°C); SF_TSTAT: alert/SPI;
 # SF_SIG0-7: the linear power of the last 8 signal levels (ring, SI_NSIG written);
-# SF_CALCTRK: bearing from the previous accepted position to the latest one.
+# SF_PREVLAT/LON: the accepted position before the latest one that differs from it
+# (readsb's calc_track is the bearing between the two, computed in the snapshot).
 # Integer state columns.
 (SI_KEY, SI_MSGS, SI_SRC_POS, SI_SRC_ALT, SI_SRC_VEL, SI_ELAT, SI_ELON, SI_ESURF, SI_OLAT, SI_OLON,
  SI_OSURF, SI_SQUAWK, SI_GROUND, SI_CAT, SI_NIC, SI_NACP, SI_NACV, SI_SIL, SI_VERSION, SI_NICA,
@@ -260,7 +261,7 @@ def _wind(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: flo
     sf[s, SF_TWIND] = t
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _signal(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float,
             dbfs: float) -> None:
     """Keep the last 8 signal levels as linear power (readsb's ring); a message without one
@@ -276,13 +277,98 @@ def _signal(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: f
 
 
 @nb.njit(cache=True, inline="always")
-def _bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1 = math.radians(lat1)
-    p2 = math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    y = math.sin(dl) * math.cos(p2)
-    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return math.degrees(math.atan2(y, x)) % 360.0
+def _details(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float,
+             tc: int, hdg: float, hrd: int, track_rate: float, ias: float, tas: float,
+             mach: float, roll: float, nacp: int, nacv: int, sil: int, version: int,
+             sil_sup: int, nic_baro: int, gva: int, sda: int, nic_a: int, nic_c: int,
+             emergency: int, sel_alt: float, sel_alt_src: int, sel_hdg: float, baro: float,
+             nav: int) -> None:
+    """Air data, accuracy values and autopilot settings of one message (last value wins),
+    each with its group's clock; then the derived temperatures and wind."""
+    if hrd >= 0:
+        si[s, SI_HRD] = hrd
+    true_new = False
+    if not math.isnan(hdg):
+        # TC19 headings are true when the operational status says so (HRD 0), else
+        # magnetic, as Comm-B 6,0's always are
+        if tc == 19 and si[s, SI_HRD] == 0:
+            sf[s, SF_THDG] = hdg
+            sf[s, SF_TTHDG] = t
+            true_new = True
+        else:
+            sf[s, SF_HDG] = hdg
+            sf[s, SF_TAIR] = t
+    if not math.isnan(track_rate):
+        sf[s, SF_TRATE] = track_rate
+        sf[s, SF_TTRATE] = t
+    if not math.isnan(ias):
+        sf[s, SF_IAS] = ias
+        sf[s, SF_TAIR] = t
+    tas_new = not math.isnan(tas)
+    if tas_new:
+        sf[s, SF_TAS] = tas
+        sf[s, SF_TAIR] = t
+        sf[s, SF_TTAS] = t
+    mach_new = not math.isnan(mach)
+    if mach_new:
+        sf[s, SF_MACH] = mach
+        sf[s, SF_TAIR] = t
+        sf[s, SF_TMACH] = t
+    if not math.isnan(roll):
+        sf[s, SF_ROLL] = roll
+        sf[s, SF_TAIR] = t
+    quality = False
+    if nacp >= 0:
+        si[s, SI_NACP] = nacp
+        quality = True
+    if nacv >= 0:
+        si[s, SI_NACV] = nacv
+        quality = True
+    if sil >= 0:
+        si[s, SI_SIL] = sil
+        quality = True
+    if version >= 0:
+        si[s, SI_VERSION] = version
+        quality = True
+    if sil_sup >= 0:
+        si[s, SI_SILSUP] = sil_sup
+        quality = True
+    if nic_baro >= 0:
+        si[s, SI_NICBARO] = nic_baro
+        quality = True
+    if gva >= 0:
+        si[s, SI_GVA] = gva
+        quality = True
+    if sda >= 0:
+        si[s, SI_SDA] = sda
+        quality = True
+    if quality:
+        sf[s, SF_TQUAL] = t
+    if nic_a >= 0:
+        si[s, SI_NICA] = nic_a
+    if nic_c >= 0:
+        si[s, SI_NICC] = nic_c
+    if emergency >= 0:
+        si[s, SI_EMERG] = emergency
+    if not math.isnan(sel_alt):
+        if sel_alt_src == 1:
+            sf[s, SF_FMSALT] = sel_alt
+        else:
+            sf[s, SF_SELALT] = sel_alt
+        sf[s, SF_TNAV] = t
+    if not math.isnan(sel_hdg):
+        sf[s, SF_NAVHDG] = sel_hdg
+        sf[s, SF_TNAV] = t
+    if not math.isnan(baro):
+        sf[s, SF_BARO] = baro
+        sf[s, SF_TNAV] = t
+    if nav >= 0:
+        si[s, SI_NAV] = nav
+        sf[s, SF_TNAV] = t
+    if tas_new or mach_new:
+        _temperature(sf, si, s, t)
+    if tas_new or true_new:
+        _wind(sf, si, s, t)
 
 
 @nb.njit(cache=True)
@@ -412,6 +498,7 @@ def track_messages(
     # messages (MessageBatch columns)
     t_msg: npt.NDArray[np.float64], icao: npt.NDArray[np.uint32], crc_ok: npt.NDArray[np.bool_],
     addr_type: npt.NDArray[np.int8], tc_col: npt.NDArray[np.int8],
+    bds: npt.NDArray[np.uint8],
     on_ground: npt.NDArray[np.int8], alt: npt.NDArray[np.float32],
     alt_src: npt.NDArray[np.int8], squawk: npt.NDArray[np.int16], callsign: npt.NDArray[np.uint8],
     category: npt.NDArray[np.uint8], cpr_odd: npt.NDArray[np.int8],
@@ -485,7 +572,9 @@ def track_messages(
             si[s, SI_CAT] = category[m]
         if on_ground[m] >= 0 and _take(sf, si, s, SF_TGND, SI_SRC_GND, t, rank):
             si[s, SI_GROUND] = on_ground[m]
-        _signal(sf, si, s, t, signal[m])
+        sig = signal[m]
+        if not math.isnan(sig) or si[s, SI_NSIG] > 0:
+            _signal(sf, si, s, t, sig)
         has_position = cpr_lat[m] >= 0
         alt_new = False
         if not has_position:  # a position message's altitude goes with its position
@@ -505,100 +594,26 @@ def track_messages(
             else:
                 sf[s, SF_BRATE] = vr[m]
                 sf[s, SF_TBRATE] = t
-        if hrd[m] >= 0:
-            si[s, SI_HRD] = hrd[m]
-        true_new = False
-        if not math.isnan(hdg[m]):
-            # TC19 headings are true when the operational status says so (HRD 0), else
-            # magnetic, as Comm-B 6,0's always are
-            if tc_col[m] == 19 and si[s, SI_HRD] == 0:
-                sf[s, SF_THDG] = hdg[m]
-                sf[s, SF_TTHDG] = t
-                true_new = True
-            else:
-                sf[s, SF_HDG] = hdg[m]
-                sf[s, SF_TAIR] = t
-        if not math.isnan(track_rate[m]):
-            sf[s, SF_TRATE] = track_rate[m]
-            sf[s, SF_TTRATE] = t
-        if not math.isnan(ias[m]):
-            sf[s, SF_IAS] = ias[m]
-            sf[s, SF_TAIR] = t
-        tas_new = not math.isnan(tas[m])
-        if tas_new:
-            sf[s, SF_TAS] = tas[m]
-            sf[s, SF_TAIR] = t
-            sf[s, SF_TTAS] = t
-        mach_new = not math.isnan(mach[m])
-        if mach_new:
-            sf[s, SF_MACH] = mach[m]
-            sf[s, SF_TAIR] = t
-            sf[s, SF_TMACH] = t
-        if not math.isnan(roll[m]):
-            sf[s, SF_ROLL] = roll[m]
-            sf[s, SF_TAIR] = t
-        if nacp[m] >= 0:
-            si[s, SI_NACP] = nacp[m]
-            sf[s, SF_TQUAL] = t
-        if nacv[m] >= 0:
-            si[s, SI_NACV] = nacv[m]
-            sf[s, SF_TQUAL] = t
-        if sil[m] >= 0:
-            si[s, SI_SIL] = sil[m]
-            sf[s, SF_TQUAL] = t
-        if version[m] >= 0:
-            si[s, SI_VERSION] = version[m]
-            sf[s, SF_TQUAL] = t
-        if sil_sup[m] >= 0:
-            si[s, SI_SILSUP] = sil_sup[m]
-            sf[s, SF_TQUAL] = t
-        if nic_baro[m] >= 0:
-            si[s, SI_NICBARO] = nic_baro[m]
-            sf[s, SF_TQUAL] = t
-        if gva[m] >= 0:
-            si[s, SI_GVA] = gva[m]
-            sf[s, SF_TQUAL] = t
-        if sda[m] >= 0:
-            si[s, SI_SDA] = sda[m]
-            sf[s, SF_TQUAL] = t
-        if nic_a[m] >= 0:
-            si[s, SI_NICA] = nic_a[m]
-        if nic_c[m] >= 0:
-            si[s, SI_NICC] = nic_c[m]
-        if emergency[m] >= 0:
-            si[s, SI_EMERG] = emergency[m]
         if alert[m] >= 0:
             si[s, SI_ALERT] = alert[m]
             sf[s, SF_TSTAT] = t
         if spi[m] >= 0:
             si[s, SI_SPI] = spi[m]
             sf[s, SF_TSTAT] = t
-        if not math.isnan(sel_alt[m]):
-            if sel_alt_src[m] == 1:
-                sf[s, SF_FMSALT] = sel_alt[m]
-            else:
-                sf[s, SF_SELALT] = sel_alt[m]
-            sf[s, SF_TNAV] = t
-        if not math.isnan(sel_hdg[m]):
-            sf[s, SF_NAVHDG] = sel_hdg[m]
-            sf[s, SF_TNAV] = t
-        if not math.isnan(baro[m]):
-            sf[s, SF_BARO] = baro[m]
-            sf[s, SF_TNAV] = t
-        if nav[m] >= 0:
-            si[s, SI_NAV] = nav[m]
-            sf[s, SF_TNAV] = t
-        # --- derived values (readsb: geometric altitude, temperatures, wind) -----------------
-        if not math.isnan(gnss_diff[m]):
-            sf[s, SF_GDELTA] = gnss_diff[m]
-            sf[s, SF_TGDELTA] = t
-            alt_new = True
-        if alt_new:
+        tc = np.int64(tc_col[m])
+        if tc >= 19 or bds[m] >= 0x40:
+            # ADS-B velocity/status/target state/operational status and Comm-B 4,0-6,0: the
+            # only messages that carry the fields below (most messages skip them)
+            if not math.isnan(gnss_diff[m]):
+                sf[s, SF_GDELTA] = gnss_diff[m]
+                sf[s, SF_TGDELTA] = t
+                alt_new = True
+            _details(sf, si, s, t, tc, hdg[m], hrd[m], track_rate[m], ias[m], tas[m], mach[m],
+                     roll[m], nacp[m], nacv[m], sil[m], version[m], sil_sup[m], nic_baro[m],
+                     gva[m], sda[m], nic_a[m], nic_c[m], emergency[m], sel_alt[m],
+                     sel_alt_src[m], sel_hdg[m], baro[m], nav[m])
+        if alt_new and t - sf[s, SF_TGDELTA] <= STALE_S:
             _derive_geom(sf, si, s, t, rank)
-        if tas_new or mach_new:
-            _temperature(sf, si, s, t)
-        if tas_new or true_new:
-            _wind(sf, si, s, t)
         # --- position -------------------------------------------------------------------------
         if not has_position:
             continue
@@ -701,10 +716,11 @@ def track_messages(
             counters[C_LOCAL] += 1
         # --- accept ---------------------------------------------------------------------------
         _altitude(sf, si, s, t, rank, alt[m], alt_src[m])
-        if alt_src[m] == 0:
+        if alt_src[m] == 0 and t - sf[s, SF_TGDELTA] <= STALE_S:
             _derive_geom(sf, si, s, t, rank)
-        if not math.isnan(sf[s, SF_TPOS]) and (lat != sf[s, SF_LAT] or lon != sf[s, SF_LON]):
-            sf[s, SF_CALCTRK] = _bearing_deg(sf[s, SF_LAT], sf[s, SF_LON], lat, lon)
+        if lat != sf[s, SF_LAT] or lon != sf[s, SF_LON]:  # calc_track: the last move
+            sf[s, SF_PREVLAT] = sf[s, SF_LAT]
+            sf[s, SF_PREVLON] = sf[s, SF_LON]
         sf[s, SF_LAT] = lat
         sf[s, SF_LON] = lon
         sf[s, SF_TPOS] = t

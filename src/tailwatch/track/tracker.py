@@ -13,6 +13,7 @@ import pyarrow as pa
 from tailwatch.core.rejects import Rejects
 from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
 from tailwatch.decode.batch import MessageBatch
+from tailwatch.reference.geo import initial_bearing_deg
 from tailwatch.track import kernel as k_
 from tailwatch.track.states import make_states
 
@@ -221,7 +222,8 @@ class Tracker:
         npos = k_.track_messages(
             self._keys, self._vals, self._n, self._sf, self._si, self._cs,
             cols["t"], cols["icao24"], cols["crc_ok"], cols["addr_type"], cols["typecode"],
-            cols["on_ground"], cols["altitude_ft"], cols["altitude_source"], cols["squawk"],
+            cols["bds"], cols["on_ground"], cols["altitude_ft"], cols["altitude_source"],
+            cols["squawk"],
             cols["callsign"].view(np.uint8).reshape(m, 8), cols["category"], cols["cpr_odd"],
             cols["cpr_lat"], cols["cpr_lon"], cols["surface"], cols["nic_supplement"],
             cols["gs_kt"], cols["track_deg"], cols["heading_deg"], cols["ias_kt"],
@@ -445,7 +447,8 @@ class Tracker:
             "oat_c": sf[:, k_.SF_OAT],
             "tat_c": sf[:, k_.SF_TATEMP],
             "t_temp": sf[:, k_.SF_TTEMP],
-            "calc_track_deg": sf[:, k_.SF_CALCTRK],
+            "calc_track_deg": initial_bearing_deg(sf[:, k_.SF_PREVLAT], sf[:, k_.SF_PREVLON],
+                                                  sf[:, k_.SF_LAT], sf[:, k_.SF_LON]),
         }
 
     def __len__(self) -> int:
