@@ -206,13 +206,14 @@ def test_alt_geom_from_the_gnss_difference() -> None:
     assert c["altitude_ft"][0] == 30000.0 and c["altitude_geom_ft"][0] == 30300.0
     assert c["t_geom"][0] == T0 + 0.5  # the older of the two inputs
     assert c["geom_rate_fpm"][0] == 1024.0 and math.isnan(c["baro_rate_fpm"][0])
-    # calc_track: the bearing of the last move (due east here)
-    assert c["calc_track_deg"][0] == pytest.approx(90.0, abs=0.01)
+    assert math.isnan(c["calc_track_deg"][0])  # one position: no move yet
     # a baro altitude 35 s later: the difference is too old to derive from
     snap, _ = _track([*_positions(T0), (T0 + 1.0, encode.velocity_ground(
         ICAO, 450.0, 90.0, gnss_baro_diff_ft=300.0)), *_positions(T0 + 36.0, 31000.0)])
     assert snap.columns["altitude_geom_ft"][0] == 30300.0
     assert snap.columns["t_geom"][0] == T0 + 0.5
+    # calc_track: the bearing of the last move (west to east here)
+    assert snap.columns["calc_track_deg"][0] == pytest.approx(90.0, abs=0.01)
 
 
 def _wind_parts(hrd: int) -> list[tuple[float, Any]]:
