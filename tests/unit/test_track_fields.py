@@ -212,8 +212,13 @@ def test_alt_geom_from_the_gnss_difference() -> None:
         ICAO, 450.0, 90.0, gnss_baro_diff_ft=300.0)), *_positions(T0 + 36.0, 31000.0)])
     assert snap.columns["altitude_geom_ft"][0] == 30300.0
     assert snap.columns["t_geom"][0] == T0 + 0.5
-    # calc_track: the bearing of the last move (west to east here)
-    assert snap.columns["calc_track_deg"][0] == pytest.approx(90.0, abs=0.01)
+    # calc_track: the bearing of the last move between the accepted (CPR-decoded) positions
+    tracker = Tracker(use_airports=False)
+    pos = tracker.update(decode_frames(_frames([*_positions(T0), *_positions(T0 + 5.0)])))
+    (lat1, lat2), (lon1, lon2) = pos["lat"][-2:], pos["lon"][-2:]
+    flat = math.degrees(math.atan2((lon2 - lon1) * math.cos(math.radians(lat1)), lat2 - lat1))
+    assert abs(flat - 90.0) < 5.0  # eastwards
+    assert tracker.snapshot().columns["calc_track_deg"][0] == pytest.approx(flat % 360, abs=1e-3)
 
 
 def _wind_parts(hrd: int) -> list[tuple[float, Any]]:
