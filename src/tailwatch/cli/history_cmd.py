@@ -30,6 +30,14 @@ def db_url(db: str | None) -> str:
     return load_settings().db_url()
 
 
+def store_memory_limit() -> str:
+    """DuckDB's memory cap from the settings (``store.duckdb_memory_limit``, e.g. "2GB");
+    empty (DuckDB's default, up to 80 % of the RAM) while the setting does not exist."""
+    from tailwatch.config import load_settings
+
+    return str(getattr(load_settings().store, "duckdb_memory_limit", "") or "")
+
+
 def open_db(db: str | None, *, must_exist: bool = True, read_only: bool | None = None
             ) -> Store:
     """Open the store; a query on a DuckDB file that is not there is an error, not a new
@@ -44,7 +52,8 @@ def open_db(db: str | None, *, must_exist: bool = True, read_only: bool | None =
         if not path.exists():
             fail(f"no history store at {path} (tailwatch import or tailwatch run --db make one)",
                  1)
-    return open_store(url, read_only=must_exist if read_only is None else read_only)
+    ro = must_exist if read_only is None else read_only
+    return open_store(url, read_only=ro, memory_limit="" if ro else store_memory_limit())
 
 
 def times(since: str | None, until: str | None) -> tuple[float | None, float | None]:

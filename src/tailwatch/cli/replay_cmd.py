@@ -56,9 +56,11 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
     store_sink: StoreSink | None = None
     sinks: list[Any] = []
     if db:
+        from tailwatch.cli.history_cmd import store_memory_limit
         from tailwatch.store import open_store
 
-        store_sink = StoreSink(open_store(db) if session is None else session.store)
+        store_sink = StoreSink(open_store(db, memory_limit=store_memory_limit())
+                               if session is None else session.store)
         sinks.append(store_sink)
     if session is not None:  # detection, alerts and the live web view (tailwatch.live)
         sinks += session.sinks
@@ -148,10 +150,12 @@ def register(app: typer.Typer) -> None:
         check_inputs(files)
         session = None
         if db or rules or web:
+            from tailwatch.cli.history_cmd import store_memory_limit
             from tailwatch.store import open_store
 
-            session = LiveSession(load_settings(), open_store(db) if db else None,
-                                  detect=detect, rules=rules, annotations=annotations, web=web)
+            store = open_store(db, memory_limit=store_memory_limit()) if db else None
+            session = LiveSession(load_settings(), store, detect=detect, rules=rules,
+                                  annotations=annotations, web=web)
             if session.url:
                 err.print(f"web map: {session.url}")
         res = replay_files(files, fmt=fmt, speed=0.0 if speed is Speed.max else float(

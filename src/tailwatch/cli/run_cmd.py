@@ -99,10 +99,12 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
     store_sink: StoreSink | None = None
     if db:
         try:
+            from tailwatch.cli.history_cmd import store_memory_limit
             from tailwatch.store import open_store
         except ImportError as e:  # pragma: no cover - the store package is part of tailwatch
             raise ConfigError(f"--db needs tailwatch.store: {e}") from e
-        store_sink = StoreSink(open_store(db) if session is None else session.store)
+        store_sink = StoreSink(open_store(db, memory_limit=store_memory_limit())
+                               if session is None else session.store)
         sinks.append(store_sink)
     if session is not None:  # detection, alerts and the live web view (tailwatch.live)
         sinks += session.sinks
@@ -191,10 +193,12 @@ def register(app: typer.Typer) -> None:
         setup_logging(log_level)
         session = None
         if db or rules or web:
+            from tailwatch.cli.history_cmd import store_memory_limit
             from tailwatch.store import open_store
 
-            session = LiveSession(load_settings(), open_store(db) if db else None,
-                                  detect=detect, rules=rules, annotations=annotations, web=web)
+            store = open_store(db, memory_limit=store_memory_limit()) if db else None
+            session = LiveSession(load_settings(), store, detect=detect, rules=rules,
+                                  annotations=annotations, web=web)
             if session.url:
                 err.print(f"web map: {session.url}")
         res = asyncio.run(_main(

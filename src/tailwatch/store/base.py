@@ -116,7 +116,7 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str, *, read_only: bool = False) -> Store:
+def open_store(url: str, *, read_only: bool = False, memory_limit: str = "") -> Store:
     """Open (creating if needed) the store at ``url``.
 
     * ``/path/file.duckdb``, ``duckdb:///path/file.duckdb``, ``:memory:``: DuckDB.
@@ -127,6 +127,7 @@ def open_store(url: str, *, read_only: bool = False) -> Store:
     ``read_only`` (for what only reads: ``tailwatch serve``, ``sql``, the query commands)
     opens a DuckDB file read-only, so that several readers can share it (a file must exist
     and hold the schema); ClickHouse serves readers and writers at once and ignores it.
+    ``memory_limit`` caps DuckDB's memory (``"1GB"``; see :class:`DuckDBStore`).
     """
     if url.startswith("clickhouse+chdb://"):
         from tailwatch.store.clickhouse import ClickHouseStore
@@ -153,7 +154,7 @@ def open_store(url: str, *, read_only: bool = False) -> Store:
         raise StoreError(f"unknown store URL scheme: {url!r}")
     from tailwatch.store.duckdb import DuckDBStore
 
-    return DuckDBStore(url, read_only=read_only)
+    return DuckDBStore(url, read_only=read_only, memory_limit=memory_limit)
 
 
 # --- numpy columns → Arrow (storage types) ---------------------------------------------------

@@ -115,12 +115,14 @@ def open_error(path: str, exc: Exception, *, read_only: bool) -> StoreError:
 
 class DuckDBStore(HistoryQueries):
     """The history store in one DuckDB file (or ``:memory:``); ``read_only`` opens an
-    existing file without writing anything to it (several processes may do so at once)."""
+    existing file without writing anything to it (several processes may do so at once).
+    ``memory_limit`` (DuckDB's syntax: ``"1GB"``, ``"512MB"``) caps DuckDB's buffer
+    manager, which otherwise keeps table blocks in memory up to 80 % of the RAM."""
 
     engine = "duckdb"
     dialect = DIALECT
 
-    def __init__(self, path: str, *, read_only: bool = False) -> None:
+    def __init__(self, path: str, *, read_only: bool = False, memory_limit: str = "") -> None:
         self.path = path
         self.rejects = Rejects()
         self._lock = threading.RLock()
@@ -139,6 +141,8 @@ class DuckDBStore(HistoryQueries):
             raise open_error(path, exc, read_only=self.read_only) from exc
         try:
             self._con.execute("SET TimeZone = 'UTC'")
+            if memory_limit:  # DuckDB's buffer manager; by default up to 80 % of the RAM
+                self._con.execute("SET memory_limit = ?", [memory_limit])
             if self.read_only:
                 self._check_schema()
                 return
