@@ -157,3 +157,33 @@ def test_run_publishes_per_source_counters_to_the_stats_endpoint(env: Path) -> N
     final = session.state.ingest_counters if session.state is not None else {}
     assert final[name]["frames"] == result["sources"][0]["frames"]
     assert final["(pipeline)"]["pipeline"]["frames"] == result["pipeline"]["frames"]
+
+
+def test_other_features_hook_into_a_live_session(env: Path) -> None:
+    """Extra pipeline sinks, event consumers and closers (how GNSS or MLAT plug in), and a
+    Receivers given to replay (a receivers file): no edit of live.py or replay needed."""
+    from tailwatch.alert.rules import load_rules
+    from tailwatch.cli.replay_cmd import replay_files
+    from tailwatch.config import load_settings
+    from tailwatch.ingest.net import Receivers
+    from tailwatch.live import LiveSession
+
+    load_rules(env / "rules.toml")  # the landing rule: events are detected without a store
+    seen: dict[str, int] = {"positions": 0, "events": 0, "closed": 0}
+
+    def sink(positions: object) -> None:
+        seen["positions"] += len(positions)  # type: ignore[arg-type]
+
+    def events(cols: dict[str, object]) -> None:
+        seen["events"] += len(cols["t"])  # type: ignore[arg-type]
+
+    session = LiveSession(load_settings(), None, rules=env / "rules.toml", sinks=[sink])
+    session.add_event_consumer(events)
+    session.add_closer(lambda: seen.__setitem__("closed", seen["closed"] + 1))
+    receivers = Receivers()
+    uid = receivers.add(AFR.name, None, (49.0, 2.5))
+    res = replay_files([AFR], progress=False, session=session, receivers=receivers)
+    assert seen["positions"] == res["pipeline"]["positions"] > 8000
+    assert seen["events"] >= 3 and seen["closed"] == 1
+    assert res["alerts"] == 1  # the landing, from the store-less detection
+    assert list(receivers.names) == [uid]  # the file is the receiver given, not a new one

@@ -19,9 +19,15 @@ class Speed(StrEnum):
 
 def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
                  db: str | None = None, dedup: bool | None = None, dedup_window: float = 1.0,
-                 progress: bool = True, session: Any = None) -> dict[str, Any]:
+                 progress: bool = True, session: Any = None,
+                 receivers: Any = None) -> dict[str, Any]:
     """Replay ``files`` (merged in time order) through dedup (several files: on by default),
-    the pipeline and, with ``db``, the store. Returns the counters."""
+    the pipeline and, with ``db``, the store. Returns the counters.
+
+    ``receivers`` (a :class:`~tailwatch.ingest.net.Receivers`, e.g. with the sites of a
+    receivers file) names the files' receivers: a file whose name it knows is that
+    receiver, and the tracker gets their positions; by default each file is a receiver of
+    unknown position."""
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -46,11 +52,15 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
     from tailwatch.pipeline import Pipeline
     from tailwatch.track.tracker import Tracker
 
-    receivers = Receivers()
+    known = receivers is not None
+    receivers = receivers if receivers is not None else Receivers()
     prog = FileProgress()
     streams = []
     for f in files:
-        uid = receivers.add(f.name, None, None)
+        uid = next((u for u, n in receivers.names.items() if n == f.name), None) \
+            if known else None
+        if uid is None:
+            uid = receivers.add(f.name, None, None)
         streams.append(file_batches(f, fmt, receivers=receivers, receiver=uid,
                                     batch_size=65536, progress=prog))
     store_sink: StoreSink | None = None
@@ -64,7 +74,8 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
         sinks.append(store_sink)
     if session is not None:  # detection, alerts and the live web view (tailwatch.live)
         sinks += session.sinks
-    pipeline = Pipeline(tracker=Tracker(), sinks=sinks,
+    tracker = Tracker(receivers=receivers.positions) if known else Tracker()
+    pipeline = Pipeline(tracker=tracker, sinks=sinks,
                         on_snapshot=session.publish if session is not None else None)
     use_dedup = len(files) > 1 if dedup is None else dedup
     agg = Aggregator(pipeline, dedup=Dedup(window_s=dedup_window) if use_dedup else None,

@@ -75,7 +75,12 @@ def _stats_publisher(session: Any) -> Callable[[Any, Any], None] | None:
 
 async def _main(urls: list[str], db: str | None, duration: float | None, outputs_args: dict[
         str, Any], dedup: bool | None, dedup_window: float, log_every: float,
-        stats_json: Path | None, session: Any = None) -> dict[str, Any]:
+        stats_json: Path | None, session: Any = None,
+        receivers: Any = None) -> dict[str, Any]:
+    """Run the live pipeline over ``urls``. ``session``: a :class:`tailwatch.live.LiveSession`
+    (detection, alerts, web view, and the sinks other features added to it); ``receivers``:
+    a :class:`~tailwatch.ingest.net.Receivers` to start from (e.g. receiver sites read from
+    a file), else an empty one."""
     from tailwatch.config import load_settings
     from tailwatch.ingest.aggregator import Aggregator, StoreSink, auto_dedup, run_feed
     from tailwatch.ingest.dedup import Dedup
@@ -87,7 +92,7 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
 
     specs = [parse_source_url(u) for u in urls]
     settings = load_settings()
-    receivers = Receivers()
+    receivers = receivers if receivers is not None else Receivers()
     keys = settings.aggregator
     options = FeedOptions(opensky_client_id=settings.opensky.client_id,
                           opensky_client_secret=settings.opensky.client_secret,
