@@ -88,3 +88,13 @@ def test_the_rules_api_refuses_a_file_sink_outside(session: LiveSession,
         assert r.status_code == 200, r.text
     assert "f" in load_rules(session.rules.path).sinks
     assert not os.path.exists(tmp_path / "x.jsonl")
+
+
+def test_alerts_check_names_a_file_sink_outside(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from tailwatch.cli.main import main
+
+    rules = tmp_path / "r.toml"
+    rules.write_text(RULES + '\n[sinks.f]\ntype = "file"\npath = "../../x.jsonl"\n')
+    assert main(["alerts", "check", str(rules)]) == 1
+    assert "outside the file sink directory" in " ".join(capsys.readouterr().err.split())

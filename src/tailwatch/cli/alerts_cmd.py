@@ -52,12 +52,17 @@ def register(app: typer.Typer) -> None:
     @alerts.command("check")
     def check(
         rules: Path = typer.Argument(..., help="Rules file (TOML, YAML or JSON)."),
+        config_file: Path | None = config_opt,
     ) -> None:
-        """Validate a rules file and list its rules."""
+        """Validate a rules file and list its rules (file sinks must write inside the file
+        sink directory, alerts.file_sink_dir)."""
         from tailwatch.alert.conditions import compile_condition
         from tailwatch.alert.rules import load_rules
+        from tailwatch.alert.sinks import check_file_sinks, file_sink_dir
 
         rs = load_rules(rules)
+        settings, alert_settings = _settings(config_file)
+        check_file_sinks(rs, file_sink_dir(alert_settings, settings.data_dir))
         for r in rs.rules:
             sinks = ",".join(rs.sinks_of(r)) or "-"
             state = "" if r.enabled else " (disabled)"
