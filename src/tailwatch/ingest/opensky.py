@@ -110,6 +110,8 @@ def parse_states(body: bytes | str | dict[str, Any]) -> tuple[StateBatch, Reject
     if not isinstance(doc, dict) or "states" not in doc:
         raise FormatError("OpenSky answer without 'states'")
     states = doc["states"] or []
+    if not isinstance(states, list):
+        raise FormatError("OpenSky answer: 'states' is not a list")
     t_now = _f(doc.get("time"))
     rejects = Rejects()
     rows = [s for s in states if isinstance(s, list) and len(s) >= 17]
