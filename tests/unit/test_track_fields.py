@@ -23,6 +23,7 @@ from tailwatch.decode.batch import MessageBatch
 from tailwatch.encode.commb import mb_bds50, mb_bds60
 from tailwatch.ingest.beast import parse_beast
 from tailwatch.serve import LiveState, ReceiverInfo, create_app
+from tailwatch.track.magnetic import declination_at, declination_deg
 from tailwatch.track.tracker import Snapshot, Tracker
 
 DATA = Path(__file__).parent.parent / "data"
@@ -229,20 +230,27 @@ def _wind_parts(hrd: int) -> list[tuple[float, Any]]:
             (T0 + 1.5, encode.velocity_air(ICAO, 80.0, 470.0, tas=True))]
 
 
+def _wind_from(gs: float, trk: float, tas: float, hdg: float) -> tuple[float, float]:
+    """Wind (from, speed) = ground vector − air vector; readsb writes where it blows from."""
+    ge, gn = gs * math.sin(math.radians(trk)), gs * math.cos(math.radians(trk))
+    ae, an = tas * math.sin(math.radians(hdg)), tas * math.cos(math.radians(hdg))
+    we, wn = ge - ae, gn - an
+    return (math.degrees(math.atan2(we, wn)) + 180.0) % 360.0, math.hypot(we, wn)
+
+
+def _last_value(batch: MessageBatch, col: str) -> float:
+    v = batch.columns[col]
+    return float(v[~np.isnan(v)][-1])
+
+
 def test_true_heading_and_wind_from_a_true_heading() -> None:
     snap, batch = _track(_wind_parts(hrd=0))
     c = snap.columns
-    b = batch.columns
-    hdg = float(b["heading_deg"][~np.isnan(b["heading_deg"])][-1])
-    tas = float(b["tas_kt"][~np.isnan(b["tas_kt"])][-1])
+    hdg = _last_value(batch, "heading_deg")
+    tas = _last_value(batch, "tas_kt")
     assert c["true_heading_deg"][0] == pytest.approx(hdg) and math.isnan(c["heading_deg"][0])
     assert c["t_true_heading"][0] == T0 + 1.5
-    # wind = ground vector − air vector; readsb writes the direction it blows from
-    ge, gn = 450.0 * math.sin(math.radians(90.0)), 450.0 * math.cos(math.radians(90.0))
-    ae, an = tas * math.sin(math.radians(hdg)), tas * math.cos(math.radians(hdg))
-    we, wn = ge - ae, gn - an
-    speed = math.hypot(we, wn)
-    frm = (math.degrees(math.atan2(we, wn)) + 180.0) % 360.0
+    frm, speed = _wind_from(450.0, 90.0, tas, hdg)
     assert c["wind_speed_kt"][0] == pytest.approx(speed, abs=1e-6)
     assert c["wind_dir_deg"][0] == pytest.approx(frm, abs=1e-6)
     assert c["t_wind"][0] == T0 + 1.5
@@ -250,11 +258,47 @@ def test_true_heading_and_wind_from_a_true_heading() -> None:
     assert c["t_quality"][0] == T0 + 1.5  # NACv comes with every velocity message
 
 
-def test_a_magnetic_heading_gives_no_true_heading_and_no_wind() -> None:
-    snap, _ = _track(_wind_parts(hrd=1))
+def test_a_magnetic_heading_turns_true_with_the_declination() -> None:
+    snap, batch = _track(_wind_parts(hrd=1))
     c = snap.columns
-    assert c["heading_deg"][0] == pytest.approx(80.0, abs=0.4)
-    assert math.isnan(c["true_heading_deg"][0]) and math.isnan(c["wind_speed_kt"][0])
+    mag = _last_value(batch, "heading_deg")
+    tas = _last_value(batch, "tas_kt")
+    assert c["heading_deg"][0] == pytest.approx(mag)
+    decl = declination_at(float(c["lat"][0]), float(c["lon"][0]), 30000 * 0.0003048, T0 + 1.5)
+    assert 0.5 < decl < 3.0  # east of Paris in 2024
+    assert c["true_heading_deg"][0] == pytest.approx((mag + decl) % 360.0, abs=1e-9)
+    frm, speed = _wind_from(450.0, 90.0, tas, mag + decl)
+    assert c["wind_speed_kt"][0] == pytest.approx(speed, abs=1e-6)
+    assert c["wind_dir_deg"][0] == pytest.approx(frm, abs=1e-6)
+    # a magnetic heading 60° off the track: no true heading (readsb's 45° crab limit)
+    parts = _wind_parts(hrd=1)
+    parts[-1] = (T0 + 1.5, encode.velocity_air(ICAO, 150.0, 470.0, tas=True))
+    snap, _ = _track(parts)
+    assert math.isnan(snap.columns["true_heading_deg"][0])
+
+
+#: WMM2025 declinations by pygeomag 1.1.0 (an independent port of NOAA's model):
+#: (lat, lon, height km, decimal year) → degrees east
+WMM_REFERENCE = [
+    ((48.5, 2.3, 0.01, 2026.9), 2.099060791531515),
+    ((40.64, -73.78, 0.0, 2025.5), -12.603405005360315),
+    ((-33.95, 151.18, 11.0, 2027.25), 12.848133970376239),
+    ((64.13, -21.94, 3.0, 2029.9), -10.110372977691098),
+    ((-54.8, -68.3, 0.5, 2026.0), 11.698107660897092),
+]
+
+
+def test_declination_is_the_world_magnetic_model() -> None:
+    for (lat, lon, h, year), expect in WMM_REFERENCE:
+        assert declination_deg(lat, lon, h, year) == pytest.approx(expect, abs=1e-6)
+    pygeomag = pytest.importorskip("pygeomag", reason="pygeomag compares many more points")
+    model = pygeomag.GeoMag(coefficients_file="wmm/WMM_2025.COF")
+    rng = np.random.default_rng(15)
+    for lat, lon, h, year in zip(rng.uniform(-89, 89, 200), rng.uniform(-180, 180, 200),
+                                 rng.uniform(0, 15, 200), rng.uniform(2025, 2030, 200),
+                                 strict=True):
+        theirs = model.calculate(glat=lat, glon=lon, alt=h, time=year).d
+        assert declination_deg(lat, lon, h, year) == pytest.approx(theirs, abs=1e-6)
 
 
 def test_temperatures_from_tas_and_mach() -> None:
@@ -278,8 +322,16 @@ def test_temperatures_from_tas_and_mach() -> None:
     assert c["oat_c"][0] == pytest.approx(oat) and c["tat_c"][0] == pytest.approx(tat)
     assert c["t_temp"][0] == T0 + 2.0
     assert c["track_rate_deg_s"][0] == 0.25 and c["t_track_rate"][0] == T0 + 1.0
-    assert c["heading_deg"][0] == pytest.approx(93.0, abs=0.1)  # Comm-B: magnetic
-    assert math.isnan(c["true_heading_deg"][0])
+    # Comm-B 6,0 headings are magnetic: true through the declination, then readsb's wind
+    mag = _last_value(batch, "heading_deg")
+    assert c["heading_deg"][0] == pytest.approx(mag) and abs(mag - 93.0) < 0.1
+    true = float(c["true_heading_deg"][0])
+    decl = declination_at(float(c["lat"][0]), float(c["lon"][0]), 36000 * 0.0003048, T0 + 2.0)
+    assert true == pytest.approx((mag + decl) % 360.0, abs=1e-9)
+    frm, speed = _wind_from(_last_value(batch, "gs_kt"), _last_value(batch, "track_deg"),
+                            tas, true)
+    assert c["wind_speed_kt"][0] == pytest.approx(speed, abs=1e-6)
+    assert c["wind_dir_deg"][0] == pytest.approx(frm, abs=1e-6)
     snap, _ = _track(parts(0.3))  # below Mach 0.395: readsb computes none
     assert math.isnan(snap.columns["oat_c"][0])
 

@@ -52,6 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tailwatch.decode.cpr import airborne_global, airborne_local, surface_global, surface_local
+from tailwatch.track.magnetic import declination_at
 
 EMPTY = np.uint32(0xFFFFFFFF)
 NON_ICAO_BIT = 1 << 24  # set in the key of non-ICAO addresses (TIS-B, anonymous ADS-B)
@@ -80,22 +81,25 @@ RANK_FEED = 5
  SF_TQUAL, SF_THDG, SF_TTHDG, SF_TRATE, SF_TTRATE, SF_BRATE, SF_TBRATE, SF_GRATE, SF_TGRATE,
  SF_FMSALT, SF_NAVHDG, SF_GDELTA, SF_TGDELTA, SF_WD, SF_WS, SF_WALT, SF_TWIND, SF_OAT,
  SF_TATEMP, SF_TTEMP, SF_TTAS, SF_TMACH, SF_TSTAT, SF_SIG0, SF_SIG1, SF_SIG2, SF_SIG3, SF_SIG4,
- SF_SIG5, SF_SIG6, SF_SIG7, SF_TSIG, SF_PREVLAT, SF_PREVLON) = range(68)
-N_SF = 68
+ SF_SIG5, SF_SIG6, SF_SIG7, SF_TSIG, SF_PREVLAT, SF_PREVLON, SF_DECL, SF_TDECL) = range(70)
+N_SF = 70
 # SF_THDG: true heading; SF_BRATE/SF_GRATE: barometric / geometric vertical rate (SF_VR is the
 # latest of either); SF_FMSALT: FMS selected altitude (SF_SELALT: MCP/FCU); SF_GDELTA: GNSS
 # height minus baro altitude (TC19); SF_WD/WS/WALT: wind from, speed, baro altitude it was
 # computed at; SF_OAT/SF_TATEMP: static / total air temperature (°C); SF_TSTAT: alert/SPI;
 # SF_SIG0-7: the linear power of the last 8 signal levels (ring, SI_NSIG written);
 # SF_PREVLAT/LON: the accepted position before the latest one that differs from it
-# (readsb's calc_track is the bearing between the two, computed in the snapshot).
+# (readsb's calc_track is the bearing between the two, computed in the snapshot); SF_DECL:
+# the magnetic declination at the aircraft (WMM2025), computed at SF_TDECL.
 # Integer state columns.
 (SI_KEY, SI_MSGS, SI_SRC_POS, SI_SRC_ALT, SI_SRC_VEL, SI_ELAT, SI_ELON, SI_ESURF, SI_OLAT, SI_OLON,
  SI_OSURF, SI_SQUAWK, SI_GROUND, SI_CAT, SI_NIC, SI_NACP, SI_NACV, SI_SIL, SI_VERSION, SI_NICA,
  SI_NICC, SI_EMERG, SI_NAV, SI_SRC_SQ, SI_BEST_SRC, SI_CONFIRMED, SI_SRC_CS, SI_ACTIVE,
  SI_SRC_GND, SI_POSITIONS, SI_SRC_VR, SI_SRC_GEOM, SI_LABEL_POS, SI_LABEL_BEST,
- SI_NICBARO, SI_GVA, SI_SDA, SI_SILSUP, SI_ALERT, SI_SPI, SI_HRD, SI_NSIG) = range(42)
-N_SI = 42
+ SI_NICBARO, SI_GVA, SI_SDA, SI_SILSUP, SI_ALERT, SI_SPI, SI_HRD, SI_NSIG,
+ SI_THDG_SRC) = range(43)
+N_SI = 43
+# SI_THDG_SRC: 0 the true heading was sent as such, 1 derived from a magnetic one
 NO_SOURCE = 99  # SI_SRC_*: no value yet
 # SI_LABEL_*: the SOURCE_LABELS index of the decoded feed (SBS, JSON, OpenSky, aggregator,
 # MLAT) behind the position / the best source; feeds share ranks, the label tells them apart.
@@ -276,6 +280,36 @@ def _signal(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: f
     sf[s, SF_TSIG] = t
 
 
+DECLINATION_EVERY_S = 60.0  # the declination at an aircraft is computed again after this
+MAX_CRAB_DEG = 45.0  # a derived true heading this far off the track is not taken (readsb)
+
+
+@nb.njit(cache=True)
+def _true_from_magnetic(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int,
+                        t: float, hdg: float) -> bool:
+    """True heading = magnetic heading + the declination at the aircraft's last position
+    (WMM2025), as readsb derives it: not over a true heading sent as such in the last 30 s,
+    not without a position of the last 10 minutes, not more than 45° off a fresh track."""
+    if si[s, SI_THDG_SRC] == 0 and t - sf[s, SF_TTHDG] <= STALE_S:
+        return False
+    if not t - sf[s, SF_TPOS] <= LOCAL_AIRBORNE_S:
+        return False
+    if not t - sf[s, SF_TDECL] <= DECLINATION_EVERY_S:
+        alt = sf[s, SF_ALT]
+        height_km = 0.0 if math.isnan(alt) else max(alt, 0.0) * 0.0003048
+        sf[s, SF_DECL] = declination_at(sf[s, SF_LAT], sf[s, SF_LON], height_km, t)
+        sf[s, SF_TDECL] = t
+    true = (hdg + sf[s, SF_DECL]) % 360.0
+    if t - sf[s, SF_TVEL] <= 60.0 and not math.isnan(sf[s, SF_TRK]):
+        crab = (true - sf[s, SF_TRK] + 180.0) % 360.0 - 180.0
+        if not abs(crab) < MAX_CRAB_DEG:
+            return False
+    sf[s, SF_THDG] = true
+    sf[s, SF_TTHDG] = t
+    si[s, SI_THDG_SRC] = 1
+    return True
+
+
 @nb.njit(cache=True, inline="always")
 def _details(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float,
              tc: int, hdg: float, hrd: int, track_rate: float, ias: float, tas: float,
@@ -294,10 +328,12 @@ def _details(sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: 
         if tc == 19 and si[s, SI_HRD] == 0:
             sf[s, SF_THDG] = hdg
             sf[s, SF_TTHDG] = t
+            si[s, SI_THDG_SRC] = 0
             true_new = True
         else:
             sf[s, SF_HDG] = hdg
             sf[s, SF_TAIR] = t
+            true_new = _true_from_magnetic(sf, si, s, t, hdg)
     if not math.isnan(track_rate):
         sf[s, SF_TRATE] = track_rate
         sf[s, SF_TTRATE] = t
