@@ -44,7 +44,8 @@ FIELD_CLOCKS: dict[str, tuple[str, str]] = {
     "altitude": ("t_altitude", "t_altitude"),
     "velocity": ("t_velocity", "last_seen"),  # gs, track
     "geom": ("t_geom", "t_altitude"),  # alt_geom
-    "vrate": ("t_vrate", "t_velocity"),  # baro_rate
+    "vrate": ("t_vrate", "t_velocity"),  # vrate_fpm: the latest rate of either kind
+    "baro_rate": ("t_baro_rate", "t_velocity"),  # baro_rate_fpm (baro_rate)
     "geom_rate": ("t_geom_rate", "t_velocity"),  # geom_rate
     "callsign": ("t_callsign", "last_seen"),
     "squawk": ("t_squawk", "last_seen"),  # squawk, emergency
