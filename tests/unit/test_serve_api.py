@@ -132,7 +132,10 @@ def test_aircraft_json_matches_rs1090(world: World) -> None:
     assert a["alt_baro"] in (last_value("altitude", T), last_value("altitude", T, ("17",)))
     assert a["gs"] == pytest.approx(last_value("groundspeed", T), abs=0.051)
     assert a["track"] == pytest.approx(last_value("track", T), abs=0.006)
-    assert a["baro_rate"] == last_value("vertical_rate", T)
+    # TC19's rate here has VrSrc 0: geometric (readsb and pyModeS; rs1090 labels it
+    # barometric), so readsb sends it as geom_rate and baro_rate comes from Comm-B 6,0
+    assert a["geom_rate"] == last_value("vertical_rate", T)
+    assert a["baro_rate"] == last_value("vrate_barometric", T)
     assert a["lat"] == pytest.approx(last_value("latitude", T), abs=1e-5)
     assert a["lon"] == pytest.approx(last_value("longitude", T), abs=1e-5)
     assert a["ias"] == last_value("IAS", T)
@@ -144,7 +147,7 @@ def test_aircraft_json_matches_rs1090(world: World) -> None:
     assert a["r_dst"] == pytest.approx(_hav_nm(*LFPG, a["lat"], a["lon"]), abs=0.01)
     assert a["mlat"] == [] and a["tisb"] == []
     assert a["country"] == "France"
-    assert "alt_geom" not in a  # never received: omitted, not null
+    assert a["alt_geom"] == a["alt_baro"] + last_value("geo_minus_baro", T)  # readsb: baro + TC19 difference
     assert doc["messages"] >= a["messages"]
 
 

@@ -281,11 +281,16 @@ class SnapshotView:
         w.num("mach", self._col("mach", "air"), 3)
         self._optional(w, ("wd", "ws", "oat", "tat"))
         w.num("track", _where(self.vel_fresh, c["track_deg"]), 2)
+        if "calc_track_deg" in c:  # readsb: the bearing of the last move when no velocity is fresh
+            w.num("calc_track", _where(~self.vel_fresh & self.has_position & ~self.on_ground,
+                                       c["calc_track_deg"]), 2)
         self._optional(w, ("track_rate",))
         w.num("roll", self._col("roll_deg", "air"), 2)
         w.num("mag_heading", self._col("heading_deg", "air"), 2)
         self._optional(w, ("true_heading",))
-        w.num("baro_rate", self._col("vrate_fpm", "vrate"))
+        baro_rate = (self._col("baro_rate_fpm", "baro_rate") if "baro_rate_fpm" in c
+                     else self._col("vrate_fpm", "vrate"))
+        w.num("baro_rate", baro_rate)  # barometric only; a GNSS rate is geom_rate
         self._optional(w, ("geom_rate",))
         squawk = np.where(self.fresh("squawk"), np.asarray(c["squawk"]).astype(np.int64), -1)
         w.frag("squawk", squawk_fragments(squawk))
