@@ -147,7 +147,8 @@ def test_aircraft_json_matches_rs1090(world: World) -> None:
     assert a["r_dst"] == pytest.approx(_hav_nm(*LFPG, a["lat"], a["lon"]), abs=0.01)
     assert a["mlat"] == [] and a["tisb"] == []
     assert a["country"] == "France"
-    assert a["alt_geom"] == a["alt_baro"] + last_value("geo_minus_baro", T)  # readsb: baro + TC19 difference
+    # readsb: alt_geom is the baro altitude plus the TC19 GNSS-baro difference
+    assert a["alt_geom"] == a["alt_baro"] + last_value("geo_minus_baro", T)
     assert doc["messages"] >= a["messages"]
 
 
