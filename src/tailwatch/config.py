@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tailwatch.alert.settings import AlertSettings
 from tailwatch.core.errors import ConfigError
+from tailwatch.gnss.params import GnssParams
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -45,6 +46,10 @@ class StoreSettings(BaseModel):
         "",
         description="History store: a DuckDB file path, clickhouse+chdb:///path or "
         "clickhouse://host:8123/db. Empty: tailwatch.duckdb in the data directory.",
+    )
+    duckdb_memory_limit: str = Field(
+        "", description="Cap of DuckDB's memory, e.g. '2GB'; empty: DuckDB's default (up to "
+        "80 % of the RAM).",
     )
 
 
@@ -148,6 +153,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)  # type: ignore[arg-type]
     aggregator: AggregatorSettings = Field(
         default_factory=AggregatorSettings)  # type: ignore[arg-type]
+    gnss: GnssParams = Field(default_factory=GnssParams)  # type: ignore[arg-type]
 
     def db_url(self) -> str:
         return self.store.db or str(self.data_dir / "tailwatch.duckdb")

@@ -1,0 +1,47 @@
+"""Settings wired in by integrate-live: DuckDB's memory cap and the GNSS thresholds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tailwatch.cli.history_cmd import open_db, store_memory_limit
+from tailwatch.config import load_settings
+from tailwatch.gnss.params import GnssParams
+
+
+def test_duckdb_memory_limit_reaches_the_store(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[store]\nduckdb_memory_limit = "300MB"\n')
+    monkeypatch.setenv("TAILWATCH_CONFIG", str(cfg))
+    assert load_settings().store.duckdb_memory_limit == "300MB"
+    assert store_memory_limit() == "300MB"
+    store = open_db(str(tmp_path / "h.duckdb"), must_exist=False)
+    try:
+        got = store._con.execute(  # type: ignore[attr-defined]
+            "SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        store.close()
+    # DuckDB reports the cap in its own units (300MB -> "286.1 MiB")
+    assert "MiB" in got and 280 <= float(got.split()[0]) <= 300
+
+
+def test_duckdb_memory_limit_default_is_empty(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAILWATCH_CONFIG", str(tmp_path / "none.toml"))
+    (tmp_path / "none.toml").write_text("")
+    assert store_memory_limit() == ""
+
+
+def test_gnss_section_from_file_and_environment(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[gnss]\nbad_nic = 4\nresolutions = [4, 5]\n")
+    monkeypatch.setenv("TAILWATCH_CONFIG", str(cfg))
+    monkeypatch.setenv("TAILWATCH_GNSS__LOST_MIN_S", "90")
+    g = load_settings().gnss
+    assert isinstance(g, GnssParams)
+    assert (g.bad_nic, g.resolutions, g.lost_min_s) == (4, (4, 5), 90.0)
+    assert g.good_nic == GnssParams().good_nic
