@@ -20,14 +20,19 @@ class Speed(StrEnum):
 def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
                  db: str | None = None, dedup: bool | None = None, dedup_window: float = 1.0,
                  progress: bool = True, session: Any = None,
-                 receivers: Any = None) -> dict[str, Any]:
+                 receivers: Any = None,
+                 receivers_file: Path | None = None) -> dict[str, Any]:
     """Replay ``files`` (merged in time order) through dedup (several files: on by default),
     the pipeline and, with ``db``, the store. Returns the counters.
 
     ``receivers`` (a :class:`~tailwatch.ingest.net.Receivers`, e.g. with the sites of a
     receivers file) names the files' receivers: a file whose name it knows is that
     receiver, and the tracker gets their positions; by default each file is a receiver of
-    unknown position."""
+    unknown position.
+
+    Multilateration (docs/mlat.md) runs when at least three receivers have a known site:
+    from ``receivers_file`` (the simulator's ``truth/receivers.json`` layout), the
+    recordings' side files, or ``receivers``' own positions (:meth:`Sites.for_run`)."""
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -49,6 +54,7 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
         merge_by_time,
         split_by_time,
     )
+    from tailwatch.mlat import Sites
     from tailwatch.pipeline import Pipeline
     from tailwatch.track.tracker import Tracker
 
@@ -75,9 +81,12 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
     if session is not None:  # detection, alerts and the live web view (tailwatch.live)
         sinks += session.sinks
     tracker = Tracker(receivers=receivers.positions) if known else Tracker()
+    sites = Sites.for_run(receivers, file=receivers_file, recordings=files)
     pipeline = Pipeline(tracker=tracker, sinks=sinks,
-                        on_snapshot=session.publish if session is not None else None)
-    use_dedup = len(files) > 1 if dedup is None else dedup
+                        on_snapshot=session.publish if session is not None else None,
+                        receivers=sites if len(sites) >= 3 else None)
+    # a single file holding several receivers must be de-duplicated too
+    use_dedup = (len(files) > 1 or len(sites) > 1) if dedup is None else dedup
     agg = Aggregator(pipeline, dedup=Dedup(window_s=dedup_window) if use_dedup else None,
                      live=False)
     pacer = Pacer(speed)
@@ -150,6 +159,10 @@ def register(app: typer.Typer) -> None:
                                                "(CSV or TOML) for identities."),
         web: str | None = typer.Option(None, "--web", help="Serve the web map and API on "
                                        "host:port while replaying (e.g. 127.0.0.1:8080)."),
+        receivers_file: Path | None = typer.Option(
+            None, "--receivers", help="Receiver sites for multilateration (JSON, the layout "
+            "of the simulator's truth/receivers.json); the recordings' side files are read "
+            "too. See docs/mlat.md."),
     ) -> None:
         """Replay recorded frames through the same pipeline as `tailwatch run` (decode,
         track, detect, store, alerts), merging several files in time order."""
@@ -170,7 +183,8 @@ def register(app: typer.Typer) -> None:
             if session.url:
                 err.print(f"web map: {session.url}")
         res = replay_files(files, fmt=fmt, speed=0.0 if speed is Speed.max else float(
-            speed.value), db=db, dedup=dedup, progress=not quiet, session=session)
+            speed.value), db=db, dedup=dedup, progress=not quiet, session=session,
+            receivers_file=receivers_file)
         if stats_json is not None:
             stats_json.write_text(json.dumps(res, indent=2, default=str) + "\n")
         p = res["pipeline"]

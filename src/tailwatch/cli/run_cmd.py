@@ -76,17 +76,20 @@ def _stats_publisher(session: Any) -> Callable[[Any, Any], None] | None:
 async def _main(urls: list[str], db: str | None, duration: float | None, outputs_args: dict[
         str, Any], dedup: bool | None, dedup_window: float, log_every: float,
         stats_json: Path | None, session: Any = None,
-        receivers: Any = None) -> dict[str, Any]:
+        receivers: Any = None, receivers_file: Path | None = None) -> dict[str, Any]:
     """Run the live pipeline over ``urls``. ``session``: a :class:`tailwatch.live.LiveSession`
     (detection, alerts, web view, and the sinks other features added to it); ``receivers``:
     a :class:`~tailwatch.ingest.net.Receivers` to start from (e.g. receiver sites read from
-    a file), else an empty one."""
+    a file), else an empty one. Multilateration (docs/mlat.md) runs when at least three
+    receivers have a known site: from ``receivers_file`` (the simulator's
+    ``truth/receivers.json`` layout) or the URLs' ``lat``/``lon``/``alt_m``."""
     from tailwatch.config import load_settings
     from tailwatch.ingest.aggregator import Aggregator, StoreSink, auto_dedup, run_feed
     from tailwatch.ingest.dedup import Dedup
     from tailwatch.ingest.net import Receivers
     from tailwatch.ingest.sources import Feed, FeedOptions
     from tailwatch.ingest.urls import parse_source_url
+    from tailwatch.mlat import Sites
     from tailwatch.pipeline import Pipeline
     from tailwatch.track.tracker import Tracker
 
@@ -114,9 +117,12 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
     if session is not None:  # detection, alerts and the live web view (tailwatch.live)
         sinks += session.sinks
     tracker = Tracker(receivers=receivers.positions)
+    sites = Sites.for_run(receivers, specs=specs, file=receivers_file)
     pipeline = Pipeline(tracker=tracker, sinks=sinks,
-                        on_snapshot=session.publish if session is not None else None)
-    use_dedup = auto_dedup(specs) if dedup is None else dedup
+                        on_snapshot=session.publish if session is not None else None,
+                        receivers=sites if len(sites) >= 3 else None)
+    # one source can carry several receivers (Beast receiver ids): with sites, de-duplicate
+    use_dedup = (auto_dedup(specs) or len(sites) > 1) if dedup is None else dedup
     outputs = build_outputs(receiver_ids=receivers.id64, **outputs_args)
     agg = Aggregator(pipeline, dedup=Dedup(window_s=dedup_window) if use_dedup else None,
                      outputs=outputs, live=True)
@@ -187,6 +193,10 @@ def register(app: typer.Typer) -> None:
                                                "(CSV or TOML) for identities."),
         web: str | None = typer.Option(None, "--web", help="Serve the web map and API on "
                                        "host:port (e.g. 127.0.0.1:8080)."),
+        receivers_file: Path | None = typer.Option(
+            None, "--receivers", help="Receiver sites for multilateration (JSON, the layout "
+            "of the simulator's truth/receivers.json); the URLs' lat/lon/alt_m count too. "
+            "See docs/mlat.md."),
     ) -> None:
         """Run the live pipeline: read every source, decode, track, detect, store, alert,
         re-serve and serve the map, until --duration or Ctrl-C (which stops cleanly: queues
@@ -210,7 +220,8 @@ def register(app: typer.Typer) -> None:
             source, db, duration,
             {"serve_beast": serve_beast, "serve_avr": serve_avr, "serve_sbs": serve_sbs,
              "push": push, "ids": ids},
-            dedup, dedup_window, log_every, stats_json, session))
+            dedup, dedup_window, log_every, stats_json, session,
+            receivers_file=receivers_file))
         p = res["pipeline"]
         err.print(f"{res['frames_in']:,} frames in, {p['messages']:,} messages decoded, "
                   f"{p['positions']:,} positions, {res['state_positions']:,} state-vector "

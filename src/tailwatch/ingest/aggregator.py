@@ -6,7 +6,9 @@
   counter, else the arrival time);
 * with several receivers, :class:`~tailwatch.ingest.dedup.Dedup` merges the receptions of one
   transmission (``n_receivers`` is kept in :attr:`Aggregator.last_dedup` and handed to the
-  pipeline: it becomes the positions' ``receivers`` column);
+  pipeline: it becomes the positions' ``receivers`` column), and so is the whole
+  :class:`~tailwatch.ingest.dedup.DedupBatch`: with positioned receivers the pipeline
+  multilaterates it (docs/mlat.md);
 * the merged frames are re-served (Beast, AVR) and go through the
   :class:`~tailwatch.pipeline.Pipeline` (decode, track; its sinks get the positions);
 * state vectors (SBS records, readsb JSON, OpenSky, aggregators) go through the tracker too
@@ -121,17 +123,19 @@ class Aggregator:
         if self.dedup is not None:
             db = self.dedup.push(fb, now if self.live else None)
             self.last_dedup = db
-            self._process(db.frames, now, db.n_receivers)
+            self._process(db.frames, now, db.n_receivers, db)
         else:
             self._process(fb, now)
 
     def _process(self, fb: FrameBatch, now: float,
-                 n_receivers: np.ndarray | None = None) -> None:
+                 n_receivers: np.ndarray | None = None,
+                 receptions: DedupBatch | None = None) -> None:
         if len(fb) == 0 and not fb.rejects:
             return
         self.stats.messages_out += len(fb)
         self.outputs.frames(fb)
-        positions = self.pipeline.process(fb, wall_time=now, n_receivers=n_receivers)
+        positions = self.pipeline.process(fb, wall_time=now, n_receivers=n_receivers,
+                                          receptions=receptions)
         if len(positions):
             self.outputs.positions(positions, True)
 
@@ -150,13 +154,13 @@ class Aggregator:
         if self.dedup is not None and self.live and self.dedup.pending:
             db = self.dedup.push(FrameBatch.empty(), now)
             self.last_dedup = db
-            self._process(db.frames, now, db.n_receivers)
+            self._process(db.frames, now, db.n_receivers, db)
 
     def flush(self) -> None:
         if self.dedup is not None:
             db = self.dedup.flush()
             self.last_dedup = db
-            self._process(db.frames, time.time(), db.n_receivers)
+            self._process(db.frames, time.time(), db.n_receivers, db)
         for sink in self.pipeline.sinks:
             f = getattr(sink, "flush", None)
             if callable(f):
