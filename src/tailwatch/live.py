@@ -168,6 +168,12 @@ class LiveSession:
             self.detection = EventDetectionSink(self.on_events, identify=self.engine.identify)
         self.position_alerts = (PositionAlertSink(self) if self.engine is not None
                                 and self.engine.rules_for("positions") else None)
+        # GNSS interference (docs/gnss.md): hexagons and events into the store, the events
+        # to the event rules, the hexagons' levels to the rules' ``gnss_level``
+        from tailwatch.gnss.session import GnssSession
+
+        self.gnss = GnssSession(settings.gnss, store=store, write_events=store is not None,
+                                on_events=self.on_events)
         self.state = self.server = None
         self.url = ""
         if web:
@@ -176,8 +182,8 @@ class LiveSession:
             from tailwatch.serve.state import LiveState
 
             host, port = parse_address(web)
-            self.state = LiveState(store=store,
-                                   identity=IdentityResolver(annotations=self.annotations))
+            self.state = LiveState(store=store, identity=IdentityResolver.from_store(
+                store, annotations=self.annotations))
             self.state.rules = self.rules
             self.server = ServerThread(self.state, settings.serve.model_copy(
                 update={"host": host, "port": port}))
@@ -187,7 +193,7 @@ class LiveSession:
     @property
     def sinks(self) -> list[Any]:
         """The pipeline sinks: detection, the position rules and the added sinks."""
-        own = [self.detection, self.position_alerts]
+        own = [self.detection, self.position_alerts, self.gnss]
         return [s for s in own if s is not None] + self.extra_sinks
 
     def add_sink(self, sink: Any) -> None:
@@ -202,7 +208,25 @@ class LiveSession:
         """Called at :meth:`close`, after detection was flushed."""
         self.closers.append(closer)
 
+    def use_sites(self, sites: Any) -> None:
+        """The run's positioned receivers (a :class:`tailwatch.mlat.Sites`, as ``run`` and
+        ``replay`` build it): the first one is the receiver the web view describes
+        (receiver.json, ``r_dst``/``r_dir``); all of them give the GNSS monitor its radio
+        horizon check."""
+        from tailwatch.mlat.sites import FT_M
+
+        found = list(getattr(sites, "sites", sites))
+        self.gnss.monitor.receivers = np.array(
+            [(s.lat, s.lon, s.alt_m / FT_M) for s in found], dtype=np.float64).reshape(-1, 3)
+        if self.state is not None and found:
+            from tailwatch.serve.view import ReceiverInfo
+
+            first = found[0]
+            self.state.set_receiver(ReceiverInfo(id=first.name or "tailwatch", name=first.name,
+                                                 lat=first.lat, lon=first.lon))
+
     def publish(self, snapshot: Any) -> None:
+        self.gnss.observe(snapshot)  # aircraft still heard that lost their positions
         if self.state is not None:
             self.state.publish(snapshot)
 
@@ -246,6 +270,7 @@ class LiveSession:
     def close(self) -> None:
         if self.detection is not None:
             self.detection.flush()
+        self.gnss.flush()
         for closer in self.closers:
             closer()
         if self.server is not None:
