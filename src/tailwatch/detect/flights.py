@@ -350,6 +350,7 @@ class FlightDetector:
         for pend in ac.pendings:
             keep_from = min(keep_from, pend.t - p.transition_pre_s)
         cut = int(np.searchsorted(b["t"], keep_from))
+        cut = max(cut, n - p.max_rows_per_aircraft)  # memory bound, by rows as well as time
         cut = min(cut, ac.n_done - 1)  # keep the last decided row
         if cut > 256 or (cut > 0 and cut * 2 > n):
             ac.store.drop_front(cut)
@@ -539,9 +540,10 @@ class FlightDetector:
             f.first_air = self._fix(ac, a)
         f.last_air = self._fix(ac, z - 1)
         head_n = n_rows(f.head)
-        if head_n == 0 or f.head["t"][-1] - f.head["t"][0] < p.descent_window_s:
+        room = p.max_rows_per_aircraft - head_n  # memory bound, by rows as well as time
+        if room > 0 and (head_n == 0 or f.head["t"][-1] - f.head["t"][0] < p.descent_window_s):
             keys = ("t", "lat", "lon", "_alt", "_trk", "vrate_fpm", "_apt", "_h")
-            keep = b["t"][a:z] <= f.first_air.t + p.descent_window_s
+            keep = np.flatnonzero(b["t"][a:z] <= f.first_air.t + p.descent_window_s)[:room]
             part = {k: b[k][a:z][keep] for k in keys}
             f.head = concat([f.head, part]) if head_n else part
 

@@ -94,6 +94,12 @@ class DetectParams:
     # --- airports of flights seen only in the air --------------------------------------------
     descent_window_s: float = 600.0
     """The last/first positions of a flight used to find the airport ahead/behind."""
+    max_rows_per_aircraft: int = 3000
+    """Memory bound: at most this many decided positions are kept per aircraft (the last
+    ones, for the windows above) and in a flight's first ``descent_window_s``. 3000 rows is
+    5 positions a second over 600 s, well above a real aircraft's rate (ADS-B sends about 2
+    airborne positions a second), so only an implausibly fast feed (a soak, a duplicated
+    stream) is cut to it: its windows then span less time."""
     descent_min_ft: float = 1000.0
     """A flight ends "descending" when it lost this much altitude over ``descent_window_s``
     (or its last vertical rate is below -``descent_min_fpm``)."""
