@@ -12,7 +12,13 @@ Columns (names and dtypes from :data:`tailwatch.core.schema.MESSAGE_FIELDS` wher
 ``callsign``, ``altitude_ft`` and ``altitude_source`` (readsb's ``H`` suffix = GNSS),
 ``gs_kt``, ``track_deg``, ``vrate_fpm`` and ``vrate_source``, ``squawk``, ``alert``,
 ``emergency``, ``spi``, ``on_ground``; plus ``lat``/``lon`` (float64 degrees), ``sbs_type``
-(int8, the MSG type) and ``non_icao`` (bool, readsb's ``~`` before the hex address).
+(int8, the MSG type), ``non_icao`` (bool, readsb's ``~`` before the hex address) and
+``mlat`` (bool: the line was an ``MLAT`` record).
+
+``MLAT`` lines — the same 22 fields with ``MLAT`` in place of ``MSG``, as readsb, dump1090-fa
+and tailwatch's own SBS output write multilaterated positions — are parsed like ``MSG``
+lines with ``mlat`` set; :func:`mark_mlat` gives their state vectors the source ``mlat``, so
+the tracker ranks them as MLAT (below ADS-B) rather than as a decoded feed.
 
 Flags are ``-1`` (true) and ``0`` (false); any other value is taken as absent, because
 mlat-server reuses fields 19 and 20 for a receiver count and an error estimate. The SBS
@@ -35,14 +41,16 @@ import numpy as np
 import numpy.typing as npt
 
 from tailwatch.core.rejects import Rejects
-from tailwatch.core.schema import MESSAGE_FIELD_BY_NAME
+from tailwatch.core.schema import MESSAGE_FIELD_BY_NAME, SOURCE_LABELS
 from tailwatch.ingest.avr import HEX_VALUE
 from tailwatch.ingest.beast import _as_array
+from tailwatch.track.states import StateBatch
 
-__all__ = ["SBS_COLUMNS", "encode_sbs", "parse_sbs"]
+__all__ = ["SBS_COLUMNS", "encode_sbs", "mark_mlat", "parse_sbs"]
 
 # Columns of parse_sbs, in order, with their dtypes.
-_EXTRA_DTYPES = {"lat": "float64", "lon": "float64", "sbs_type": "int8", "non_icao": "bool"}
+_EXTRA_DTYPES = {"lat": "float64", "lon": "float64", "sbs_type": "int8", "non_icao": "bool",
+                 "mlat": "bool"}
 SBS_COLUMNS: tuple[str, ...] = (
     "t",
     "icao24",
@@ -62,6 +70,7 @@ SBS_COLUMNS: tuple[str, ...] = (
     "emergency",
     "spi",
     "on_ground",
+    "mlat",
 )
 
 # Float matrix columns (kernel side).
@@ -79,10 +88,13 @@ _NF = 7
     _I_EMERG,
     _I_SPI,
     _I_GROUND,
-) = range(10)
-_NI = 10
+    _I_MLAT,
+) = range(11)
+_NI = 11
 _REJECT_NAMES = ("sbs_bad_line", "sbs_sel", "sbs_id", "sbs_air", "sbs_sta", "sbs_clk")
+_KIND_MLAT = 6
 _NFIELDS = 22
+_MLAT_SOURCE = SOURCE_LABELS.index("mlat")
 _POW10 = np.array([10.0**k for k in range(23)], dtype=np.float64)
 
 
@@ -233,10 +245,13 @@ def _flag(buf: npt.NDArray[np.uint8], s: int, e: int) -> int:
 
 @nb.njit(cache=True, error_model="numpy")
 def _record_kind(buf: npt.NDArray[np.uint8], s: int, e: int) -> int:
-    """0 MSG, 1 SEL, 2 ID, 3 AIR, 4 STA, 5 CLK, -1 unknown."""
+    """0 MSG, 1 SEL, 2 ID, 3 AIR, 4 STA, 5 CLK, 6 MLAT, -1 unknown."""
     k = e - s
     if k == 2 and buf[s] == 0x49 and buf[s + 1] == 0x44:
         return 2
+    if (k == 4 and buf[s] == 0x4D and buf[s + 1] == 0x4C and buf[s + 2] == 0x41
+            and buf[s + 3] == 0x54):
+        return _KIND_MLAT
     if k != 3:
         return -1
     a, b, c = buf[s], buf[s + 1], buf[s + 2]
@@ -410,13 +425,14 @@ def _scan_sbs(
         if kind < 0:
             counts[0] += 1
             continue
-        if kind > 0:
+        if kind > 0 and kind != _KIND_MLAT:
             counts[kind] += 1
             continue
         if nfld < _NFIELDS:
             counts[0] += 1
             continue
         if _parse_msg(buf, fs, fe, hexv, pow10, F[nr], I[nr], C[nr]):
+            I[nr, _I_MLAT] = 1 if kind == _KIND_MLAT else 0
             nr += 1
         else:
             counts[0] += 1
@@ -457,6 +473,7 @@ def parse_sbs(
         "emergency": I[:, _I_EMERG].astype(np.int8),
         "spi": I[:, _I_SPI].astype(np.int8),
         "on_ground": I[:, _I_GROUND].astype(np.int8),
+        "mlat": I[:, _I_MLAT] == 1,
     }
     for name, col in cols.items():
         f = MESSAGE_FIELD_BY_NAME.get(name)
@@ -465,6 +482,16 @@ def parse_sbs(
             raise TypeError(f"SBS column {name} is {col.dtype}, the schema says {want}")
     rejects = Rejects.of(zip(_REJECT_NAMES, counts.tolist(), strict=True))
     return cols, int(consumed), rejects
+
+
+def mark_mlat(states: StateBatch, cols: Mapping[str, npt.NDArray[np.generic]]) -> StateBatch:
+    """The rows of ``states`` built from the ``MLAT`` lines of ``cols`` (the columns of
+    :func:`parse_sbs`, row for row) get the source ``mlat``; returns ``states``."""
+    mlat = np.asarray(cols.get("mlat", np.zeros(0, bool)), dtype=bool)
+    if mlat.any():
+        src = states.columns["source"]
+        src[mlat] = np.asarray(_MLAT_SOURCE, dtype=src.dtype)
+    return states
 
 
 # ----------------------------------------------------------------------------- writer
