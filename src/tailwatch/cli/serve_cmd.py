@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
                                           "manage through the API (/api/rules, token); a "
                                           "`tailwatch run` on the same file picks up the "
                                           "changes. Created at the first change if absent."),
+        tar1090: Path | None = typer.Option(None, "--tar1090", help="An installed tar1090 "
+                                            "html/ folder, served at /tar1090/."),
     ) -> None:
         """Serve the web map and the readsb / ADSBx v2 / OpenSky / native API over a store's
         history (for live data, use `tailwatch run --web` or `tailwatch replay --web`)."""
@@ -32,12 +34,21 @@ def register(app: typer.Typer) -> None:
         from tailwatch.store import open_store
 
         settings = load_settings()
+        if tar1090 is not None:
+            from tailwatch.core.errors import ConfigError
+            from tailwatch.serve.tar1090 import html_folder
+
+            try:
+                tar1090 = html_folder(tar1090)
+            except ConfigError as e:
+                fail(str(e))
         url = db or settings.db_url()
         if "://" not in url and not Path(url).exists():
             fail(f"no store at {url}")
         store = open_store(url, read_only=True)
         notes = Annotations.load(*annotations) if annotations else None
-        state = LiveState(store=store, identity=IdentityResolver(annotations=notes))
+        state = LiveState(store=store,
+                          identity=IdentityResolver.from_store(store, annotations=notes))
         service = None
         if rules is not None:
             from tailwatch.alert.delivery import outbox_path
@@ -53,7 +64,7 @@ def register(app: typer.Typer) -> None:
         cfg = settings.serve.model_copy(update=update)
         err.print(f"serving {url} on http://{cfg.host}:{cfg.port} (Ctrl-C to stop)")
         try:
-            run_server(state, cfg)
+            run_server(state, cfg, tar1090_dir=tar1090)
         finally:
             if service is not None:
                 service.close()
