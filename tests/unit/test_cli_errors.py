@@ -125,3 +125,15 @@ def test_an_empty_decode_creates_or_truncates_the_output(
     assert code == 0 and out.stat().st_size < full
     if output != "parquet":
         assert out.read_text().count("\n") <= 1
+
+
+def test_an_unwritable_output_path_is_an_error_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--stats-json into a folder that does not exist: an OSError no command checks; main()'s
+    safety net turns it into a one-line error and exit code 1."""
+    target = tmp_path / "no" / "such" / "folder" / "stats.json"
+    code, err = _run(["replay", str(BEAST), "-q", "--stats-json", str(target)], capsys)
+    assert code == 1
+    flat = "".join(err.split())  # rich wraps long paths
+    assert err.startswith("error:") and "stats.json" in flat and "Traceback" not in err

@@ -1,7 +1,8 @@
 """The ``tailwatch`` command. Thin: parse arguments, call the library, report.
 
-Exit codes: 0 success, 1 failure (a TailwatchError: bad file, bad data, failed source),
-2 usage (bad arguments; click's own convention).
+Exit codes: 0 success, 1 failure (a TailwatchError: bad file, bad data, failed source; or
+an OSError no command caught: a path that cannot be written, a full disk), 2 usage (bad
+arguments; click's own convention).
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:  # typer/click exit: 0, or 2 for usage errors
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     except TailwatchError as e:
+        err.print(f"[bold red]error:[/] {e}")
+        return 1
+    except OSError as e:  # safety net: a file or socket the command did not check itself
         err.print(f"[bold red]error:[/] {e}")
         return 1
     except KeyboardInterrupt:
