@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,31 @@ class ExportFormatOpt(StrEnum):
     csv = "csv"
 
 
+@contextmanager
+def import_progress(console: Console, *, enabled: bool = True
+                    ) -> Iterator[Callable[[str, int], None] | None]:
+    """The ``progress(label, rows)`` callback of :func:`~tailwatch.history.importers.
+    import_files`: a rich line on ``console`` (stderr) with the file being read, the rows
+    read so far and the time taken; ``None`` when disabled or ``console`` is no terminal."""
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("[bold]import[/] {task.fields[rows]:,} rows"),
+               TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("", total=None, rows=0)
+        rows = 0
+
+        def report(label: str, n_rows: int) -> None:
+            nonlocal rows
+            rows += n_rows
+            bar.update(task, description=Path(label).name, rows=rows)
+
+        yield report
+
+
 def register(app: typer.Typer) -> None:
     if any(c.name == "import" for c in app.registered_commands):
         return
@@ -144,6 +170,8 @@ def register(app: typer.Typer) -> None:
         batch_rows: int = typer.Option(500_000, "--batch-rows", min=1,
                                        help="Rows per store write."),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress line (there is "
+                                   "none either when stderr is not a terminal)."),
     ) -> None:
         """Import history files into the store (idempotent: importing a file again changes
         nothing; an interrupted import resumes where it stopped)."""
@@ -155,7 +183,9 @@ def register(app: typer.Typer) -> None:
         check_inputs(files, allow_dir=True)
         store = open_db(db, must_exist=False)
         try:
-            report = import_files(store, files, detect=not no_detect, batch_rows=batch_rows)
+            with import_progress(err, enabled=not quiet) as progress:
+                report = import_files(store, files, detect=not no_detect,
+                                      batch_rows=batch_rows, progress=progress)
         except FormatError as e:
             fail(str(e))
         except OSError as e:  # a file vanished or became unreadable while importing
