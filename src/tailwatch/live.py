@@ -174,6 +174,9 @@ class LiveSession:
 
         self.gnss = GnssSession(settings.gnss, store=store, write_events=store is not None,
                                 on_events=self.on_events)
+        from tailwatch.alert.conditions import GNSS_LEVELS
+
+        GNSS_LEVELS.levels = self.gnss.levels  # the rules' ``gnss_level``
         self.state = self.server = None
         self.url = ""
         if web:

@@ -15,11 +15,39 @@ from tailwatch.pipeline import Pipeline
 from tailwatch.simulate import load_scenario, simulate
 
 RULES = """
+[geofences.gotland_se]
+lat = 55.6
+lon = 20.3
+radius_nm = 150
+
+[geofences.stockholm]
+lat = 59.65
+lon = 17.92
+radius_nm = 40
+
 [[rules]]
 id = "spoofed"
 name = "GNSS spoofing"
 [rules.match]
 event = "gnss_spoofing"
+
+[[rules]]
+id = "jammed-zone"
+name = "GNSS interference high south-east of Gotland"
+[rules.match]
+all = [ { within = "gotland_se" }, { gnss_level = "high" } ]
+
+[[rules]]
+id = "stockholm-gnss"
+name = "GNSS interference near Stockholm"
+[rules.match]
+all = [ { within = "stockholm" }, { gnss_level = "low" } ]
+
+[[rules]]
+id = "stockholm-any"
+name = "Anything near Stockholm"
+[rules.match]
+within = "stockholm"
 """
 
 
@@ -64,3 +92,24 @@ def test_gnss_events_reach_the_event_rules(run: dict[str, Any]) -> None:
     fired = {a.icao24 for a in run["session"].alerts if a.rule_id == "spoofed"}
     truth = {f"{e.icao24:06x}" for e in run["sim"].episodes if e.kind == "spoofing"}
     assert fired == truth
+
+
+def test_gnss_level_within_a_geofence(run: dict[str, Any]) -> None:
+    def fired(rule: str) -> set[str]:
+        return {a.icao24 for a in run["session"].alerts if a.rule_id == rule}
+
+    # aircraft flying through the jamming zone once its hexagons are high
+    jammed = {f"{e.icao24:06x}" for e in run["sim"].episodes if e.kind == "jamming"}
+    assert len(fired("jammed-zone")) >= 3
+    assert len(fired("jammed-zone") & jammed) >= 3
+    # traffic near Stockholm, far from every zone: no GNSS level there
+    assert fired("stockholm-any")
+    assert not fired("stockholm-gnss")
+
+
+def test_gnss_level_takes_low_or_high_only() -> None:
+    from tailwatch.alert.rules import Condition
+
+    assert Condition.model_validate({"gnss_level": "high"}).gnss_level == "high"
+    with pytest.raises(ValueError):
+        Condition.model_validate({"gnss_level": "none"})

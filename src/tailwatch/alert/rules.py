@@ -412,6 +412,7 @@ class Condition(BaseModel):
     altitude_ft: AltitudeBand | None = None
     on_ground: bool | None = None
     within: GeofenceRef | None = None
+    gnss_level: Literal["low", "high"] | None = None
     enters: GeofenceRef | None = None
     leaves: GeofenceRef | None = None
     event: EventTypes | None = None
