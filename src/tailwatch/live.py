@@ -40,6 +40,35 @@ class PositionAlertSink:
         self.session.on_positions(positions)
 
 
+class DetectorTypes:
+    """A pipeline sink placed before detection: tells the flight detector (its ``types``,
+    see ``FlightDetector``) the ICAO type designator of each airframe as it first appears,
+    from the aircraft database (``lookup``: addresses -> a table with ``icao24`` and
+    ``typecode`` columns, as ``identify_many`` gives), for the runway each type needs. Each
+    address is looked up once; a batch costs a vectorised membership test."""
+
+    def __init__(self, detector: Any, lookup: Callable[[np.ndarray], Any]) -> None:
+        self.detector = detector
+        self.lookup = lookup
+        self._known = np.zeros(0, dtype=np.uint32)  # sorted
+
+    def __call__(self, positions: Any) -> None:
+        cols = positions.columns if hasattr(positions, "columns") else positions
+        icao = np.unique(np.asarray(cols["icao24"], dtype=np.uint32))
+        new = icao[~np.isin(icao, self._known, assume_unique=True)]
+        if not len(new):
+            return
+        self._known = np.union1d(self._known, new)
+        table = self.lookup(new)
+        if table is None or "typecode" not in getattr(table, "column_names", ()):
+            return
+        types = self.detector.types
+        for a, tc in zip(table.column("icao24").to_pylist(),
+                         table.column("typecode").to_pylist(), strict=True):
+            if tc:
+                types[int(a, 16) if isinstance(a, str) else int(a)] = str(tc)
+
+
 class EventDetectionSink:
     """Flight/event detection without a store (``replay``/``run`` with ``--rules`` and no
     ``--db``): positions (and the tracker's rejects) go to a ``FlightDetector`` in batches of
@@ -166,6 +195,10 @@ class LiveSession:
         elif detect and self.engine is not None and self.engine.rules_for("events"):
             # no store: detect events for the event rules all the same (nothing is written)
             self.detection = EventDetectionSink(self.on_events, identify=self.engine.identify)
+        # the detector's per-type runway needs: each airframe's type from the database
+        self.detector_types: DetectorTypes | None = None
+        if self.detection is not None:
+            self.detector_types = self._detector_types()
         self.position_alerts = (PositionAlertSink(self) if self.engine is not None
                                 and self.engine.rules_for("positions") else None)
         # GNSS interference (docs/gnss.md): hexagons and events into the store, the events
@@ -193,10 +226,25 @@ class LiveSession:
             self.url = self.server.start()
             log.info("web map and API on %s", self.url)
 
+    def _detector_types(self) -> DetectorTypes | None:
+        from tailwatch.reference.identity import identify_many
+
+        det = self.detection
+        if isinstance(det, EventDetectionSink):  # no store: annotations only
+            detector, db = det.feed.det, None
+        else:
+            detector, db = getattr(det, "detector", None), getattr(det, "aircraft_db", None)
+        if not isinstance(getattr(detector, "types", None), dict):
+            return None
+        notes = self.annotations
+        return DetectorTypes(detector, lambda icao: identify_many(
+            icao.astype(np.int64), db=db, annotations=notes))
+
     @property
     def sinks(self) -> list[Any]:
-        """The pipeline sinks: detection, the position rules and the added sinks."""
-        own = [self.detection, self.position_alerts, self.gnss]
+        """The pipeline sinks: the detector's airframe types, detection, the position rules,
+        GNSS monitoring and the added sinks."""
+        own = [self.detector_types, self.detection, self.position_alerts, self.gnss]
         return [s for s in own if s is not None] + self.extra_sinks
 
     def add_sink(self, sink: Any) -> None:
