@@ -137,6 +137,9 @@ def main() -> None:
     ap.add_argument("--lap-s", type=int, default=60, help="Seconds per lap (frames repeat).")
     ap.add_argument("--no-db", action="store_true", help="Do not store (no --db).")
     ap.add_argument("--no-web", action="store_true", help="Do not serve the web map.")
+    ap.add_argument("--duckdb-memory-limit", default="",
+                    help="store.duckdb_memory_limit of the child (e.g. 1GB; default: "
+                    "DuckDB's own, up to 80 %% of the RAM).")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
     ap.add_argument("--plot", type=Path, default=None, help="Also plot the RSS curve (PNG).")
     args = ap.parse_args()
@@ -162,6 +165,8 @@ def main() -> None:
     if not args.no_web:
         cmd += ["--web", f"127.0.0.1:{_free_port()}"]
     env = {**os.environ, "TAILWATCH_DATA_DIR": str(work / "data")}
+    if args.duckdb_memory_limit:
+        env["TAILWATCH_STORE__DUCKDB_MEMORY_LIMIT"] = args.duckdb_memory_limit
     load_before = os.getloadavg()
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                              stderr=open(work / "run.log", "wb"))  # noqa: SIM115
@@ -238,6 +243,7 @@ def main() -> None:
         "lap_s": args.lap_s,
         "store": not args.no_db,
         "web": not args.no_web,
+        "duckdb_memory_limit": args.duckdb_memory_limit or "DuckDB's default (80 % of RAM)",
         "rss_mb_first_minute_max": float(np.nanmax(rss[ts <= 60])) if len(rss) else None,
         "rss_mb_max": float(np.nanmax(rss)) if len(rss) else None,
         "rss_mb_last": float(rss[-1]) if len(rss) else None,

@@ -182,15 +182,25 @@ def _squawk(v: Any) -> int:
 
 class Buffer:
     """Growable columns: appends are amortised O(1) (capacity doubles), rows are dropped
-    from the front by one move. ``cols`` are views of the filled part (writable)."""
+    from the front by one move. ``cols`` are views of the filled part (writable).
 
-    __slots__ = ("_cap", "_cols", "_n", "_view")
+    ``grow_limit_rows`` (0: none): the owner keeps about this many rows at most (it drops
+    the front), so the capacity stops doubling there: it grows to the rows needed plus an
+    eighth instead, and a buffer whose rows fell far below its capacity is reallocated at
+    :meth:`drop_front`. Memory then stays near the rows kept, not twice them."""
 
-    def __init__(self) -> None:
+    __slots__ = ("_cap", "_cols", "_n", "_view", "grow_limit_rows")
+
+    def __init__(self, grow_limit_rows: int = 0) -> None:
         self._cols: dict[str, np.ndarray] = {}
         self._n = 0
         self._cap = 0
         self._view: Columns = {}
+        self.grow_limit_rows = grow_limit_rows
+
+    @property
+    def capacity(self) -> int:
+        return self._cap
 
     def __len__(self) -> int:
         return self._n
@@ -206,6 +216,8 @@ class Buffer:
         need = self._n + m
         if need > self._cap or not self._cols:
             cap = max(need, 2 * self._cap, 64)
+            if self.grow_limit_rows and cap > self.grow_limit_rows:
+                cap = max(self.grow_limit_rows, need + need // 8)
             grown = {}
             for k, v in new.items():
                 arr = np.empty(cap, dtype=v.dtype)
@@ -223,7 +235,18 @@ class Buffer:
             return
         k = min(k, self._n)
         rest = self._n - k
-        for v in self._cols.values():
-            v[:rest] = v[k : self._n]
+        if self.grow_limit_rows and self._cap > max(2 * rest, self.grow_limit_rows) + 64:
+            cap = max(rest + rest // 8, 64)  # far too big now: give the memory back
+            self._cols = {key: _moved(v[k : self._n], cap) for key, v in self._cols.items()}
+            self._cap = cap
+        else:
+            for v in self._cols.values():
+                v[:rest] = v[k : self._n]
         self._n = rest
         self._view = {key: v[:rest] for key, v in self._cols.items()}
+
+
+def _moved(rows: np.ndarray, cap: int) -> np.ndarray:
+    out = np.empty(cap, dtype=rows.dtype)
+    out[: rows.shape[0]] = rows
+    return out

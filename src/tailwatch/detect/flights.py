@@ -42,6 +42,7 @@ from tailwatch.detect import hygiene as hy
 from tailwatch.detect import kinematics as km
 from tailwatch.detect import places as pl
 from tailwatch.detect.columns import (
+    Buffer,
     Columns,
     as_columns,
     concat,
@@ -148,7 +149,7 @@ class FlightDetector:
             icao = int(cols["icao24"][s])
             ac = self._aircraft.get(icao)
             if ac is None:
-                ac = self._aircraft[icao] = AircraftState(icao)
+                ac = self._aircraft[icao] = self._new_aircraft(icao)
             ac.inbox.append(take(cols, slice(s, e)))
             if math.isnan(ac.inbox_t):
                 ac.inbox_t = float(np.nanmin(cols["t"][s:e])) if e > s else self.now
@@ -163,6 +164,9 @@ class FlightDetector:
             self._implausible_counts(int(icao), counts)
         self._timeouts()
         return self._take()
+
+    def _new_aircraft(self, icao: int) -> AircraftState:  # buffer growth held near the cap
+        return AircraftState(icao, store=Buffer(self.p.max_rows_per_aircraft + 512))
 
     def _drain(self, ac: AircraftState) -> None:
         """Process the positions waiting for ``ac`` (in one call: the detector's cost is

@@ -114,7 +114,7 @@ def _implausible_counts(det: FlightDetector, icao: int, counts: Mapping[str, int
         return
     ac = det._aircraft.get(icao)
     if ac is None:
-        ac = det._aircraft[icao] = AircraftState(icao)
+        ac = det._aircraft[icao] = det._new_aircraft(icao)
     for k, v in counts.items():
         if int(v) > 0:
             ac.rejected[str(k)] = ac.rejected.get(str(k), 0) + int(v)
