@@ -27,6 +27,8 @@ import numba as nb
 import numpy as np
 import numpy.typing as npt
 
+from tailwatch.mlat.solve import _inv3
+
 __all__ = ["AircraftFilter"]
 
 RESTART_S = 30.0
@@ -35,27 +37,6 @@ GATE = 25.0  # χ²(3): p ≈ 1e-5
 MIN_FOR_GATE = 1
 EMIT_AFTER = 2  # a track's first fix is held until a second one agrees with it
 (FS_T, FS_N, FS_REFUSED) = range(3)
-
-
-@nb.njit(cache=True)
-def _inv3(a: npt.NDArray[np.float64], out: npt.NDArray[np.float64]) -> bool:
-    c00 = a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1]
-    c01 = a[1, 2] * a[2, 0] - a[1, 0] * a[2, 2]
-    c02 = a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0]
-    det = a[0, 0] * c00 + a[0, 1] * c01 + a[0, 2] * c02
-    if not abs(det) > 1e-300:
-        return False
-    inv = 1.0 / det
-    out[0, 0] = c00 * inv
-    out[0, 1] = (a[0, 2] * a[2, 1] - a[0, 1] * a[2, 2]) * inv
-    out[0, 2] = (a[0, 1] * a[1, 2] - a[0, 2] * a[1, 1]) * inv
-    out[1, 0] = c01 * inv
-    out[1, 1] = (a[0, 0] * a[2, 2] - a[0, 2] * a[2, 0]) * inv
-    out[1, 2] = (a[0, 2] * a[1, 0] - a[0, 0] * a[1, 2]) * inv
-    out[2, 0] = c02 * inv
-    out[2, 1] = (a[0, 1] * a[2, 0] - a[0, 0] * a[2, 1]) * inv
-    out[2, 2] = (a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]) * inv
-    return True
 
 
 @nb.njit(cache=True)
