@@ -322,6 +322,10 @@ class LiveSession:
         if self.detection is not None:
             self.detection.flush()
         self.gnss.flush()
+        from tailwatch.alert.conditions import GNSS_LEVELS
+
+        if GNSS_LEVELS.levels is self.gnss.levels:  # another session may have replaced it
+            GNSS_LEVELS.levels = None
         for closer in self.closers:
             closer()
         if self.server is not None:
