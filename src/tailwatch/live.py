@@ -1,6 +1,6 @@
 """What runs beside a live or replayed pipeline: flight/event detection into the store,
-watchlist alerts on the positions and on the events, and the web map / API serving the live
-snapshot.
+GNSS interference monitoring (events and hexagon levels, docs/gnss.md), watchlist alerts on
+the positions and on the events, and the web map / API serving the live snapshot.
 
 Used by ``tailwatch run`` and ``tailwatch replay`` (and ``tailwatch serve`` for the server).
 Other features hook in without editing this module: :meth:`LiveSession.add_sink` adds a
