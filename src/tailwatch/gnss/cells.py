@@ -146,6 +146,21 @@ def _outline(cell: int) -> npt.NDArray[np.float64]:
     return np.array([v[0] for v in b] + [v[1] for v in b], dtype=np.float64)
 
 
+def _outlines(cells: list[int]) -> npt.NDArray[np.float64]:
+    """:func:`_outline` of each cell as one (n, 12) array: one boundary call per cell and a
+    single array built from them (a pentagon among them: cell by cell)."""
+    bounds = [h3i.cell_to_boundary(c) for c in cells]
+    try:
+        arr = np.array(bounds, dtype=np.float64)  # (n, 6, 2) when every cell is a hexagon
+    except ValueError:  # ragged: a pentagon's 5 vertices
+        return np.stack([_outline(c) for c in cells])
+    if arr.ndim != 3 or arr.shape[1] != 6:
+        return np.stack([_outline(c) for c in cells])
+    out: npt.NDArray[np.float64] = np.ascontiguousarray(
+        arr.transpose(0, 2, 1)).reshape(len(cells), _PV)
+    return out
+
+
 def reduce_rows(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """One row per (period, slot, cell): bits OR-ed, worst NIC/NACp (rows in the _NR layout)."""
     if not len(rows):
@@ -206,7 +221,6 @@ class CellAggregator:
         self._pending: list[npt.NDArray[np.int64]] = []
         self._day_rows = np.empty((0, _NR), dtype=np.int64)
         self._centres: dict[int, tuple[float, float]] = {}
-        self._outlines: dict[int, npt.NDArray[np.float64]] = {}
         #: cell look-ups made (one per cell an aircraft enters)
         self.lookups = 0
         #: rows dropped because their hour had been written already (late positions)
@@ -271,21 +285,12 @@ class CellAggregator:
             lons = step.est_lon[rows_i].tolist()
             cells = [h3i.latlng_to_cell(la, lo, finest)  # one look-up per cell entered
                      for la, lo in zip(lats, lons, strict=True)]
-            outlines = self._outlines
-            polys = []
-            for c in cells:
-                ol = outlines.get(c)
-                if ol is None:
-                    ol = _outline(c)
-                    if len(outlines) > 500_000:
-                        outlines.clear()
-                    outlines[c] = ol
-                polys.append(ol)
+            polys = _outlines(cells)
             s_i = slots[rows_i]
             looked_up[s_i] = True
             self._st[s_i, 0] = -1  # a new cell: its first position makes a row
             self._st[s_i, 1] = np.array(cells, dtype=np.uint64).view(np.int64)
-            self._poly[s_i] = np.stack(polys)
+            self._poly[s_i] = polys
 
     # --- periods -------------------------------------------------------------------------
     def flush(self, upto_t: float = math.inf) -> Columns:
@@ -365,9 +370,7 @@ class CellAggregator:
         cols["period"] = np.full(m, period, dtype=object)
         cols["res"] = np.full(m, res, dtype=np.int8)
         ids = red[starts, 2].view(np.uint64).tolist()
-        get = self._centres.get
-        centres = np.array([get(c) or self._centre(c) for c in ids],
-                           dtype=np.float64).reshape(-1, 2)
+        centres = np.array(self._centres_of(ids), dtype=np.float64).reshape(-1, 2)
         cols["h3"] = np.array([f"{c:x}" for c in ids], dtype=object)
         cols["lat"] = centres[:, 0]
         cols["lon"] = centres[:, 1]
@@ -380,14 +383,19 @@ class CellAggregator:
                            else np.full(m, "[]", dtype=object))
         return cols
 
-    def _centre(self, cell: int) -> tuple[float, float]:
-        c = self._centres.get(cell)
-        if c is None:
-            c = h3i.cell_to_latlng(cell)
-            if len(self._centres) > 1_000_000:
-                self._centres.clear()
-            self._centres[cell] = c
-        return c
+    def _centres_of(self, ids: list[int]) -> list[tuple[float, float]]:
+        """Cell centres (lat, lon), from the cache or one ``cell_to_latlng`` per new cell."""
+        cache = self._centres
+        got = [cache.get(c) for c in ids]
+        missing = [i for i, g in enumerate(got) if g is None]
+        if missing:
+            if len(cache) + len(missing) > 1_000_000:
+                cache.clear()
+            to_latlng = h3i.cell_to_latlng
+            for i in missing:
+                c = ids[i]
+                got[i] = cache[c] = to_latlng(c)
+        return got  # type: ignore[return-value]
 
     def _details(self, red: npt.NDArray[np.int64], inv: npt.NDArray[np.int64], m: int
                  ) -> np.ndarray:
@@ -396,20 +404,76 @@ class CellAggregator:
         spoofed = (red[:, 3] & BIT_SPOOFED) > 0
         degraded = (red[:, 3] & BIT_DEGRADED) > 0
         order = np.lexsort((red[:, 4], ~degraded, ~spoofed, inv))
-        hexes = icao_hex(self._icao_of_slot[red[order, 1]]).tolist()
-        codes = ["null"] + [str(v) for v in range(99)]  # NIC/NACp 99 (absent) -> null
-        nic = np.where(red[order, 4] >= 99, -1, red[order, 4]).tolist()
-        nacp = np.where(red[order, 5] >= 99, -1, red[order, 5]).tolist()
-        d = degraded[order].astype(np.int8).tolist()
-        sp = spoofed[order].astype(np.int8).tolist()
-        texts = [f'["{h}",{codes[a + 1]},{codes[b + 1]},{x},{y}]'
-                 for h, a, b, x, y in zip(hexes, nic, nacp, d, sp, strict=True)]
-        bounds = np.searchsorted(inv[order], np.arange(m + 1)).tolist()
+        r = red[order]
+        hexd = np.ascontiguousarray(icao_hex_matrix(self._icao_of_slot[r[:, 1]]),
+                                    dtype=np.uint8)
+        bounds = np.searchsorted(inv[order], np.arange(m + 1))
+        buf = np.empty(len(r) * 27 + 2 * m, dtype=np.uint8)
+        ends = np.empty(m, dtype=np.int64)
+        k = _details_text(hexd, np.ascontiguousarray(r[:, 4]), np.ascontiguousarray(r[:, 5]),
+                          degraded[order], spoofed[order], bounds, buf, ends)
+        text = buf[:k].tobytes().decode("ascii")
+        cuts = ends.tolist()
         out = np.empty(m, dtype=object)
-        join = ",".join
+        lo = 0
         for c in range(m):  # one text per cell row
-            out[c] = "[" + join(texts[bounds[c]:bounds[c + 1]]) + "]"
+            hi = cuts[c]
+            out[c] = text[lo:hi]
+            lo = hi
         return out
+
+
+@nb.njit(cache=True)
+def _put_code(buf: npt.NDArray[np.uint8], k: int, v: int) -> int:
+    """A NIC/NACp in JSON at ``buf[k:]``: its digits, ``null`` for 99 (absent)."""
+    if v < 0 or v >= 99:
+        buf[k] = 110  # n
+        buf[k + 1] = 117  # u
+        buf[k + 2] = 108  # l
+        buf[k + 3] = 108  # l
+        return k + 4
+    if v >= 10:
+        buf[k] = 48 + v // 10
+        k += 1
+    buf[k] = 48 + v % 10
+    return k + 1
+
+
+@nb.njit(cache=True)
+def _details_text(hexd: npt.NDArray[np.uint8], nic: npt.NDArray[np.int64],
+                  nacp: npt.NDArray[np.int64], degraded: npt.NDArray[np.bool_],
+                  spoofed: npt.NDArray[np.bool_], bounds: npt.NDArray[np.int64],
+                  buf: npt.NDArray[np.uint8], ends: npt.NDArray[np.int64]) -> int:
+    """The aircraft lists of all cells as one ASCII text in ``buf``: cell ``c`` (rows
+    ``bounds[c]:bounds[c + 1]``) is ``[["icao24",nic,nacp,degraded,spoofed],...]`` and ends at
+    ``ends[c]``. Returns the length written."""
+    k = 0
+    for c in range(bounds.shape[0] - 1):
+        buf[k] = 91  # [
+        k += 1
+        for i in range(bounds[c], bounds[c + 1]):
+            if i > bounds[c]:
+                buf[k] = 44  # ,
+                k += 1
+            buf[k] = 91  # [
+            buf[k + 1] = 34  # "
+            for j in range(6):
+                buf[k + 2 + j] = hexd[i, j]
+            buf[k + 8] = 34  # "
+            buf[k + 9] = 44  # ,
+            k = _put_code(buf, k + 10, nic[i])
+            buf[k] = 44
+            k = _put_code(buf, k + 1, nacp[i])
+            buf[k] = 44
+            buf[k + 1] = 49 if degraded[i] else 48
+            buf[k + 2] = 44
+            buf[k + 3] = 49 if spoofed[i] else 48
+            buf[k + 4] = 93  # ]
+            k += 5
+        buf[k] = 93  # ]
+        k += 1
+        ends[c] = k
+    return k
 
 
 def icao_hex(icao: npt.NDArray[np.uint32]) -> npt.NDArray[np.str_]:
