@@ -117,6 +117,8 @@
         "text-optional": true, "text-allow-overlap": false },
       paint: { "text-color": th.label, "text-halo-color": th.halo, "text-halo-width": 1.2 } });
     map.on("click", (e) => {
+      // a click on a GNSS hexagon is the GNSS layer's (gnss.js shows its popup): no aircraft selection
+      if (map.getLayer("gnss-fill") && map.queryRenderedFeatures(e.point, { layers: ["gnss-fill"] }).length) return;
       const hex = pick(e.point);
       if (hex) select(hex, { add: e.originalEvent.ctrlKey || e.originalEvent.metaKey || e.originalEvent.shiftKey });
     });
