@@ -219,3 +219,60 @@ def test_late_positions_do_not_overwrite_a_written_hour() -> None:
     session.flush()
     assert session.cells.late_rows > 0
     assert all(set(g["start"][g["period"] == "hour"].tolist()) != {T0} for g in got[written:])
+
+
+def test_slot_map_rows_follow_first_appearance_in_address_order() -> None:
+    from tailwatch.gnss.monitor import SlotMap
+
+    rng = np.random.default_rng(3)
+    sm = SlotMap()
+    ref: dict[int, int] = {}
+    pool = np.concatenate([[0, 0xFFFFFF], rng.integers(0, 1 << 24, 4000)]).astype(np.uint32)
+    for size in (5, 50, 700, 1500, 3000, 3000):  # the table grows several times
+        batch = rng.choice(pool[: size + 2], size=2 * size).astype(np.uint32)
+        new = sorted({int(x) for x in batch} - set(ref))
+        for a in new:  # new addresses: the next rows, in ascending address order
+            ref[a] = len(ref)
+        slots, n_new = sm.lookup(batch)
+        assert n_new == len(new)
+        assert slots.tolist() == [ref[int(x)] for x in batch]
+        assert sm.icao_of_slot[slots].tolist() == batch.tolist()
+    assert len(sm) == len(ref)
+
+
+def test_outlines_of_many_cells_match_one_by_one() -> None:
+    from tailwatch.gnss.cells import _outline, _outlines
+
+    cells = [h3.str_to_int(h3.latlng_to_cell(la, lo, 6))
+             for la, lo in ((55.0, 22.0), (-33.9, 151.2), (64.1, -21.9), (0.1, -179.9))]
+    np.testing.assert_array_equal(_outlines(cells), np.stack([_outline(c) for c in cells]))
+    pent = h3.str_to_int(sorted(h3.get_pentagons(6))[0])
+    mixed = _outlines([cells[0], pent, cells[1]])  # a pentagon: no outline (NaN)
+    assert np.isnan(mixed[1]).all()
+    np.testing.assert_array_equal(mixed[[0, 2]], np.stack([_outline(cells[0]),
+                                                            _outline(cells[1])]))
+
+
+def test_aircraft_list_text_is_compact_json_in_documented_order() -> None:
+    from tailwatch.gnss import kernel as kn
+    from tailwatch.gnss.monitor import GnssStep
+
+    # five aircraft at one point (one res-6 cell), in one hour: NIC absent (null), two-digit
+    # codes, degraded and spoofed ones
+    icao = np.array([0xABC001, 0xABC002, 0xABC003, 0xABC004, 0xABC005], dtype=np.uint32)
+    nic = np.array([-1, 11, 3, 8, 2], dtype=np.int64)
+    nacp = np.array([10, -1, 4, 9, 1], dtype=np.int64)
+    flags = np.array([kn.FLAG_CLEAN, kn.FLAG_CLEAN, kn.FLAG_DEGRADED | kn.FLAG_BAD,
+                      kn.FLAG_SPOOFED, kn.FLAG_DEGRADED | kn.FLAG_SPOOFED], dtype=np.int8)
+    n = len(icao)
+    step = GnssStep({}, flags, np.full(n, 50.001), np.full(n, 8.002), icao,
+                    T0 + np.arange(n, dtype=np.float64), nic, nacp)
+    agg = CellAggregator(GnssParams(resolutions=(4, 6)), days=False)
+    agg.update(step)
+    cells = agg.flush()
+    assert sorted(cells["res"].tolist()) == [4, 6]
+    expected = [  # spoofed first, then degraded, then by worst NIC (absent last)
+        ["abc005", 2, 1, 1, 1], ["abc004", 8, 9, 0, 1], ["abc003", 3, 4, 1, 0],
+        ["abc002", 11, None, 0, 0], ["abc001", None, 10, 0, 0]]
+    for text in cells["details"].tolist():
+        assert text == json.dumps(expected, separators=(",", ":"))

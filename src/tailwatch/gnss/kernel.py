@@ -544,7 +544,7 @@ def gnss_scan(
             if new_pos:
                 s[slot, S_RUN_N] = 0.0
                 gap = ti - s[slot, P_T]
-                step = distance_nm(s[slot, P_LAT], s[slot, P_LON], la, lo)
+                step = moved  # the same distance
                 implied = step / gap * 3600.0 if gap > 0 else np.inf
                 limit = max_gs_kt(alt[i], p[K_MAXGS_LOW], p[K_MAXGS_HIGH])
                 impossible = step > p[K_SPEED_MIN_NM] and implied > limit

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numba as nb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -35,6 +36,9 @@ _OWN_RADIO = (SOURCE_LABELS.index("adsb"), SOURCE_LABELS.index("adsb_nt"))
 _FEEDS = tuple(SOURCE_LABELS.index(x) for x in ("sbs", "json", "opensky", "aggregator",
                                                  "import"))
 _NEEDED = ("t", "icao24", "lat", "lon")
+#: the other columns update() reads
+_USED = frozenset(("altitude_ft", "altitude_geom_ft", "gs_kt", "track_deg", "on_ground", "nic",
+                   "nacp", "source"))
 
 
 def kernel_params(p: GnssParams) -> npt.NDArray[np.float64]:
@@ -131,40 +135,73 @@ class GnssStep:
                         None if self.slots is None else self.slots[lo:hi], self.slot_icao)
 
 
+@nb.njit(cache=True)
+def _probe(table: npt.NDArray[np.int64], shift: int, icao: npt.NDArray[np.uint32],
+           out: npt.NDArray[np.int64]) -> int:
+    """Slots of ``icao`` from the open-addressing ``table`` (rows key, slot; key -1: empty) into
+    ``out`` (-1: unknown); returns how many are unknown."""
+    mask = table.shape[0] - 1
+    missing = 0
+    for i in range(icao.shape[0]):
+        key = np.int64(icao[i])
+        h = ((key * 2654435761) & 0xFFFFFFFF) >> shift
+        while True:
+            k = table[h, 0]
+            if k == key:
+                out[i] = table[h, 1]
+                break
+            if k == -1:
+                out[i] = -1
+                missing += 1
+                break
+            h = (h + 1) & mask
+    return missing
+
+
+@nb.njit(cache=True)
+def _insert(table: npt.NDArray[np.int64], shift: int, keys: npt.NDArray[np.uint32],
+            first_slot: int) -> None:
+    """Put ``keys`` (not in the table yet) with the slots ``first_slot, first_slot + 1, ...``."""
+    mask = table.shape[0] - 1
+    for i in range(keys.shape[0]):
+        key = np.int64(keys[i])
+        h = ((key * 2654435761) & 0xFFFFFFFF) >> shift
+        while table[h, 0] != -1:
+            h = (h + 1) & mask
+        table[h, 0] = key
+        table[h, 1] = first_slot + i
+
+
 class SlotMap:
-    """icao24 → state row, vectorised (sorted keys + searchsorted; no per-aircraft Python)."""
+    """icao24 → state row: a compiled hash table (open addressing, at most half full); new
+    addresses get new rows in ascending address order. No per-aircraft Python."""
 
     def __init__(self) -> None:
-        self.keys = np.empty(0, dtype=np.uint32)
-        self.slots = np.empty(0, dtype=np.int64)
         self.icao_of_slot = np.empty(0, dtype=np.uint32)
+        self._bits = 10
+        self._table = np.full((1 << self._bits, 2), -1, dtype=np.int64)
 
     def __len__(self) -> int:
-        return int(self.keys.shape[0])
+        return int(self.icao_of_slot.shape[0])
 
     def lookup(self, icao: npt.NDArray[np.uint32]) -> tuple[npt.NDArray[np.int64], int]:
         """Slots of ``icao`` (new addresses get new slots); returns (slots, new count)."""
-        if len(self.keys):
-            idx = np.minimum(np.searchsorted(self.keys, icao), len(self.keys) - 1)
-            if (self.keys[idx] == icao).all():  # the usual case: every address known
-                return self.slots[idx], 0
-        uniq = np.unique(icao)
-        pos = np.searchsorted(self.keys, uniq)
-        known = (pos < len(self.keys)) & (self.keys[np.minimum(pos, len(self.keys) - 1)]
-                                           == uniq) if len(self.keys) else np.zeros(
-            len(uniq), dtype=bool)
-        new = uniq[~known]
-        if len(new):
-            start = len(self.keys)
-            new_slots = np.arange(start, start + len(new), dtype=np.int64)
-            keys = np.concatenate([self.keys, new])
-            slots = np.concatenate([self.slots, new_slots])
-            order = np.argsort(keys, kind="stable")
-            self.keys = keys[order]
-            self.slots = slots[order]
-            self.icao_of_slot = np.concatenate([self.icao_of_slot, new])
-        idx = np.searchsorted(self.keys, icao)
-        return self.slots[idx], len(new)
+        icao = np.ascontiguousarray(icao, dtype=np.uint32)
+        out = np.empty(icao.shape[0], dtype=np.int64)
+        if not _probe(self._table, 32 - self._bits, icao, out):  # the usual case
+            return out, 0
+        new = np.unique(icao[out < 0])
+        start = len(self)
+        self.icao_of_slot = np.concatenate([self.icao_of_slot, new])
+        if 2 * len(self) > self._table.shape[0]:  # rebuild, at most half full
+            while 2 * len(self) > (1 << self._bits):
+                self._bits += 1
+            self._table = np.full((1 << self._bits, 2), -1, dtype=np.int64)
+            _insert(self._table, 32 - self._bits, self.icao_of_slot, 0)
+        else:
+            _insert(self._table, 32 - self._bits, new, start)
+        _probe(self._table, 32 - self._bits, icao, out)
+        return out, len(new)
 
 
 class GnssMonitor:
@@ -252,14 +289,17 @@ class GnssMonitor:
         t_in = np.asarray(cols["t"], dtype=np.float64)
         ok = np.isfinite(t_in) & np.isfinite(np.asarray(cols["lat"], dtype=np.float64)) & \
             np.isfinite(np.asarray(cols["lon"], dtype=np.float64))
-        order = np.flatnonzero(ok)[np.argsort(t_in[ok], kind="stable")]
+        order = np.flatnonzero(ok)
+        t_ok = t_in[order]
+        if len(t_ok) > 1 and not bool((t_ok[1:] >= t_ok[:-1]).all()):  # else: in order already
+            order = order[np.argsort(t_ok, kind="stable")]
         n = len(order)
         icao = np.asarray(cols["icao24"]).astype(np.uint32)[order]
         t = t_in[order]
         lat = np.asarray(cols["lat"], dtype=np.float64)[order]
         lon = np.asarray(cols["lon"], dtype=np.float64)[order]
         sub = {k: np.asarray(v)[order] for k, v in cols.items()
-               if k not in ("t", "icao24", "lat", "lon") and hasattr(v, "__len__")}
+               if k in _USED and hasattr(v, "__len__")}
         alt = _col(sub, "altitude_ft", n, np.float64, np.nan)
         geom = _col(sub, "altitude_geom_ft", n, np.float64, np.nan)
         gs = _col(sub, "gs_kt", n, np.float64, np.nan)
