@@ -3,6 +3,8 @@ positions so): parsed like ``MSG`` lines, marked, and ranked by the tracker as M
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from tailwatch.core.schema import SOURCE_LABELS
@@ -54,3 +56,19 @@ def test_mlat_ranks_above_a_decoded_feed() -> None:
     snap = tr.snapshot(2.0).columns
     i = int(np.flatnonzero(np.asarray(snap["icao24"]) == 0x4CA2D6)[0])
     assert np.isclose(snap["lat"][i], 52.0)
+
+
+def test_sbs_states_marks_mlat_lines_itself() -> None:
+    """The network and file readers call sbs_states only: the MLAT rows must come out marked."""
+    buf = _line("MLAT", "4CA2D6", 0, 52.1, 5.2) + _line("MSG", "4CA2D7", 0, 52.2, 5.3)
+    cols, _, _ = parse_sbs(buf, final=True)
+    src = sbs_states(cols, 0.0, feed_time=True).columns["source"].tolist()
+    assert src == [MLAT, SBS]
+
+
+def test_a_file_of_mlat_lines_is_detected_as_sbs(tmp_path: Path) -> None:
+    from tailwatch.ingest.files import detect_format
+
+    path = tmp_path / "mlat.txt"
+    path.write_bytes(b"".join(_line("MLAT", "4CA2D6", s, 52.1, 5.2) for s in range(20)))
+    assert detect_format(path) == "sbs"

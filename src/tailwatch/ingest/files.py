@@ -72,7 +72,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
 _SNIFF_BYTES = 1 << 16
 _HEX_FRAME = re.compile(r"^\*?([0-9A-Fa-f]{14}|[0-9A-Fa-f]{28});?$")
-_SBS_RECORDS = ("MSG,", "SEL,", "ID,", "AIR,", "STA,", "CLK,")
+_SBS_RECORDS = ("MSG,", "MLAT,", "SEL,", "ID,", "AIR,", "STA,", "CLK,")
 
 PathLike = str | os.PathLike[str]
 

@@ -46,7 +46,7 @@ from tailwatch.core.frames import FrameBatch
 from tailwatch.core.rejects import Rejects
 from tailwatch.ingest.avr import parse_avr
 from tailwatch.ingest.beast import BeastState, parse_beast
-from tailwatch.ingest.sbs import parse_sbs
+from tailwatch.ingest.sbs import mark_mlat, parse_sbs
 from tailwatch.track.states import StateBatch, make_states
 
 __all__ = [
@@ -267,7 +267,7 @@ def _classify_garbage(sample: bytes, port_kind: str) -> str:
     printable = sum(1 for c in text[:256] if 32 <= c < 127 or c in (9, 10, 13))
     is_text = len(text) > 0 and printable >= 0.9 * min(len(text), 256)
     if port_kind == "beast":
-        if b"MSG," in sample:
+        if b"MSG," in sample or b"MLAT," in sample:
             return "sbs_text_on_beast_port"
         if is_text and _AVR_LINE.search(sample):
             return "avr_text_on_beast_port"
@@ -300,7 +300,7 @@ class BeastFramer:
     def feed(self, data: bytes, now: float) -> Chunk | None:
         if self._first:
             self._first = False
-            if data.lstrip(b"\r\n ").startswith(b"MSG,"):
+            if data.lstrip(b"\r\n ").startswith((b"MSG,", b"MLAT,")):
                 raise ProtocolMismatchError("sbs_text_on_beast_port")
         buf = self._rest + data if self._rest else data
         if self.receivers is not None and self._synced != self.receivers.version:
@@ -435,7 +435,7 @@ def sbs_states(cols: dict[str, Any], now: float, *, feed_time: bool = False,
     alt = np.asarray(cols["altitude_ft"], dtype=np.float32)
     gnss_alt = np.asarray(cols["altitude_source"]) == 1
     vrate = np.asarray(cols["vrate_fpm"], dtype=np.float32)
-    return make_states({
+    states = make_states({
         "t": t,
         "icao24": cols["icao24"],
         "lat": cols["lat"],
@@ -451,6 +451,7 @@ def sbs_states(cols: dict[str, Any], now: float, *, feed_time: bool = False,
         "emergency": cols["emergency"],
         "receivers": np.ones(n, dtype=np.uint8),
     }, "sbs", receiver=receiver, n=n)
+    return mark_mlat(states, cols)  # readsb's and tailwatch's MLAT lines rank as MLAT
 
 
 # ----------------------------------------------------------------------------- connections
