@@ -84,3 +84,21 @@ def test_run_multilaterates_a_file_source_with_receivers(
     assert res["dedup"]["duplicates"] > 0  # several receivers in one source: de-duplicated
     mlat = res["pipeline"]["mlat"]
     assert mlat["sites"] == 5 and mlat["fixes"] > 0
+
+
+def test_replay_gives_the_sites_to_the_live_session(
+        recording: tuple[Path, Path, set[str]], tmp_path: Path) -> None:
+    """The positioned receivers of a replay reach the live session: the GNSS monitor's radio
+    horizon check gets every site (and the web view its receiver, see use_sites)."""
+    from tailwatch.cli.replay_cmd import replay_files
+    from tailwatch.config import load_settings
+    from tailwatch.live import LiveSession
+
+    beast, receivers, _ = recording
+    session = LiveSession(load_settings(), None, detect=False)
+    replay_files([beast], progress=False, session=session)
+    sites = json.loads(receivers.read_text())
+    got = session.gnss.monitor.receivers
+    assert got.shape == (len(sites), 3)
+    assert sorted(round(float(x), 4) for x in got[:, 0]) == sorted(
+        round(float(s["lat"]), 4) for s in sites)

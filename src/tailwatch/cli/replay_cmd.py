@@ -82,6 +82,8 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
         sinks += session.sinks
     tracker = Tracker(receivers=receivers.positions) if known else Tracker()
     sites = Sites.for_run(receivers, file=receivers_file, recordings=files)
+    if session is not None:  # receiver.json, r_dst/r_dir, the GNSS radio horizon
+        session.use_sites(sites)
     pipeline = Pipeline(tracker=tracker, sinks=sinks,
                         on_snapshot=session.publish if session is not None else None,
                         receivers=sites if len(sites) >= 3 else None)

@@ -118,6 +118,8 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
         sinks += session.sinks
     tracker = Tracker(receivers=receivers.positions)
     sites = Sites.for_run(receivers, specs=specs, file=receivers_file)
+    if session is not None:  # receiver.json, r_dst/r_dir, the GNSS radio horizon
+        session.use_sites(sites)
     pipeline = Pipeline(tracker=tracker, sinks=sinks,
                         on_snapshot=session.publish if session is not None else None,
                         receivers=sites if len(sites) >= 3 else None)
