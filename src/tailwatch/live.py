@@ -207,7 +207,7 @@ class LiveSession:
 
         self.gnss = GnssSession(settings.gnss, store=store, write_events=store is not None,
                                 on_events=self.on_events)
-        from tailwatch.alert.conditions import GNSS_LEVELS
+        from tailwatch.alert.gnss_level import GNSS_LEVELS
 
         GNSS_LEVELS.levels = self.gnss.levels  # the rules' ``gnss_level``
         self.state = self.server = None
@@ -322,7 +322,7 @@ class LiveSession:
         if self.detection is not None:
             self.detection.flush()
         self.gnss.flush()
-        from tailwatch.alert.conditions import GNSS_LEVELS
+        from tailwatch.alert.gnss_level import GNSS_LEVELS
 
         if GNSS_LEVELS.levels is self.gnss.levels:  # another session may have replaced it
             GNSS_LEVELS.levels = None
