@@ -185,7 +185,8 @@ def register(app: typer.Typer) -> None:
         try:
             with import_progress(err, enabled=not quiet) as progress:
                 report = import_files(store, files, detect=not no_detect,
-                                      batch_rows=batch_rows, progress=progress)
+                                      batch_rows=batch_rows, progress=progress,
+                                      detect_progress=False if quiet else None)
         except FormatError as e:
             fail(str(e))
         except OSError as e:  # a file vanished or became unreadable while importing

@@ -182,6 +182,15 @@ def _military(identities: pa.Table | None) -> set[int]:
     return {int(a) for a in addr[mil].tolist()}
 
 
+def _types(identities: pa.Table | None) -> dict[int, str]:
+    """ICAO type designators of the identified airframes (the runway length each needs)."""
+    if identities is None or identities.num_rows == 0 or "typecode" not in identities.schema.names:
+        return {}
+    addr = identities.column("icao24").to_pylist()
+    code = identities.column("typecode").to_pylist()
+    return {int(a): str(c) for a, c in zip(addr, code, strict=True) if c}
+
+
 @dataclass
 class DetectResult:
     status: str
@@ -237,6 +246,8 @@ def detect_stored(
             return DetectResult("detector not available")
         detector = FlightDetector
     det = detector(military=_military(identities))
+    if isinstance(getattr(det, "types", None), dict):
+        det.types.update(_types(identities))
     write = _Writer(store)
     addresses: list[int] | None = seen.icao24.tolist() if len(seen) <= 4 * ICAO_CHUNK else None
     wanted = seen.icao24

@@ -694,6 +694,7 @@ def import_files(
     batch_rows: int = 500_000,
     aircraft_db: Any = None,
     progress: Callable[[str, int], None] | None = None,
+    detect_progress: bool | None = None,
 ) -> ImportReport:
     """Import history files into ``store`` (see the module docstring).
 
@@ -701,7 +702,8 @@ def import_files(
     the imported span and update the ``aircraft`` table (:mod:`tailwatch.history.detection`).
     ``aircraft_db``: an :class:`~tailwatch.reference.aircraft_db.AircraftDB` for identities
     (default: the one stored in the store, if any). ``progress(label, rows)`` is called after
-    each batch.
+    each batch; ``detect_progress``: the detection stage's own bar (None: on a terminal,
+    False: never, see :func:`~tailwatch.history.detection.detect_stored`).
     """
     from tailwatch.history.detection import SeenAircraft, detect_stored, update_aircraft
 
@@ -732,7 +734,8 @@ def import_files(
         identities = update_aircraft(store, seen, db=db)
         report.aircraft = identities.num_rows
         if detect:
-            result = detect_stored(store, seen, identities=identities)
+            result = detect_stored(store, seen, identities=identities,
+                                   progress=detect_progress)
             report.flights, report.events = result.flights, result.events
             report.detection = result.status
     for src in todo:
