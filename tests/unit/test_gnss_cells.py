@@ -276,3 +276,23 @@ def test_aircraft_list_text_is_compact_json_in_documented_order() -> None:
         ["abc002", 11, None, 0, 0], ["abc001", None, 10, 0, 0]]
     for text in cells["details"].tolist():
         assert text == json.dumps(expected, separators=(",", ":"))
+
+
+def test_parents_of_sorted_rows_stay_sorted_and_reduce_alike() -> None:
+    from tailwatch.gnss.cells import _rows_sorted, reduce_rows
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    fine = np.array([h3.str_to_int(h3.latlng_to_cell(a, b, 6)) for a, b in zip(
+        rng.uniform(-80, 80, n), rng.uniform(-180, 180, n), strict=True)], dtype=np.uint64)
+    rows = np.stack([rng.integers(0, 3, n), rng.integers(0, 40, n), fine.view(np.int64),
+                     rng.integers(0, 4, n), rng.integers(0, 12, n), rng.integers(0, 12, n)],
+                    axis=1).astype(np.int64)
+    red = reduce_rows(rows)
+    assert _rows_sorted(red) and not _rows_sorted(rows)
+    for res in (0, 3, 4, 5):
+        par = red.copy()
+        par[:, 2] = parent_cells(red[:, 2].view(np.uint64), res).view(np.int64)
+        assert _rows_sorted(par)  # an H3 parent keeps its child's leading digits
+        shuffled = par[rng.permutation(len(par))]
+        np.testing.assert_array_equal(reduce_rows(par), reduce_rows(shuffled))

@@ -146,10 +146,24 @@ def _outline(cell: int) -> npt.NDArray[np.float64]:
     return np.array([v[0] for v in b] + [v[1] for v in b], dtype=np.float64)
 
 
-def _outlines(cells: list[int]) -> npt.NDArray[np.float64]:
-    """:func:`_outline` of each cell as one (n, 12) array: one boundary call per cell and a
-    single array built from them (a pentagon among them: cell by cell)."""
-    bounds = [h3i.cell_to_boundary(c) for c in cells]
+Boundary = tuple[tuple[float, float], ...]
+
+
+def _cached(cells: list[int], cache: dict[int, Boundary]) -> list[Boundary]:
+    """Cell boundaries from ``cache``, looked up (and kept) for the cells not in it."""
+    miss = [c for c in cells if c not in cache]
+    if len(cache) + len(miss) > 500_000:
+        cache.clear()
+        miss = cells
+    cache.update(zip(miss, map(h3i.cell_to_boundary, miss), strict=True))
+    return [cache[c] for c in cells]
+
+
+def _outlines(cells: list[int], cache: dict[int, Boundary] | None = None
+              ) -> npt.NDArray[np.float64]:
+    """:func:`_outline` of each cell as one (n, 12) array: one boundary per cell (from
+    ``cache`` when given) and a single array built from them (a pentagon: cell by cell)."""
+    bounds = [h3i.cell_to_boundary(c) for c in cells] if cache is None else _cached(cells, cache)
     try:
         arr = np.array(bounds, dtype=np.float64)  # (n, 6, 2) when every cell is a hexagon
     except ValueError:  # ragged: a pentagon's 5 vertices
@@ -165,8 +179,7 @@ def reduce_rows(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """One row per (period, slot, cell): bits OR-ed, worst NIC/NACp (rows in the _NR layout)."""
     if not len(rows):
         return rows
-    order = np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))
-    r = rows[order]
+    r = rows if _rows_sorted(rows) else rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
     new = np.ones(len(r), dtype=bool)
     new[1:] = (r[1:, 0] != r[:-1, 0]) | (r[1:, 1] != r[:-1, 1]) | (r[1:, 2] != r[:-1, 2])
     starts = np.flatnonzero(new)
@@ -175,6 +188,19 @@ def reduce_rows(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     out[:, 4] = np.minimum.reduceat(r[:, 4], starts)
     out[:, 5] = np.minimum.reduceat(r[:, 5], starts)
     return out
+
+
+def _rows_sorted(rows: npt.NDArray[np.int64]) -> bool:
+    """Rows already in (period, slot, cell) order: those of one resolution were, so their
+    parents are (an H3 parent keeps the leading digits of its child's index)."""
+    if len(rows) < 2:
+        return True
+    a, b = rows[:-1], rows[1:]
+    lt0 = a[:, 0] < b[:, 0]
+    eq0 = a[:, 0] == b[:, 0]
+    lt1 = a[:, 1] < b[:, 1]
+    eq1 = a[:, 1] == b[:, 1]
+    return bool((lt0 | (eq0 & (lt1 | (eq1 & (a[:, 2] <= b[:, 2]))))).all())
 
 
 def parent_cells(cells: npt.NDArray[np.uint64], res: int) -> npt.NDArray[np.uint64]:
@@ -221,6 +247,7 @@ class CellAggregator:
         self._pending: list[npt.NDArray[np.int64]] = []
         self._day_rows = np.empty((0, _NR), dtype=np.int64)
         self._centres: dict[int, tuple[float, float]] = {}
+        self._bounds: dict[int, Boundary] = {}
         #: cell look-ups made (one per cell an aircraft enters)
         self.lookups = 0
         #: rows dropped because their hour had been written already (late positions)
@@ -285,7 +312,7 @@ class CellAggregator:
             lons = step.est_lon[rows_i].tolist()
             cells = [h3i.latlng_to_cell(la, lo, finest)  # one look-up per cell entered
                      for la, lo in zip(lats, lons, strict=True)]
-            polys = _outlines(cells)
+            polys = _outlines(cells, self._bounds)
             s_i = slots[rows_i]
             looked_up[s_i] = True
             self._st[s_i, 0] = -1  # a new cell: its first position makes a row
@@ -340,8 +367,9 @@ class CellAggregator:
         for res in self.resolutions:
             if only is not None and res != only:
                 continue
-            r = rows.copy()
+            r = rows
             if res != self.resolutions[-1]:
+                r = rows.copy()
                 r[:, 2] = parent_cells(finest, res).view(np.int64)
                 r = reduce_rows(r)
             parts.append(self._rows_to_cells(r, period, length_s, res, details))
