@@ -247,10 +247,16 @@ def test_outlines_of_many_cells_match_one_by_one() -> None:
              for la, lo in ((55.0, 22.0), (-33.9, 151.2), (64.1, -21.9), (0.1, -179.9))]
     np.testing.assert_array_equal(_outlines(cells), np.stack([_outline(c) for c in cells]))
     pent = h3.str_to_int(sorted(h3.get_pentagons(6))[0])
-    mixed = _outlines([cells[0], pent, cells[1]])  # a pentagon: no outline (NaN)
-    assert np.isnan(mixed[1]).all()
-    np.testing.assert_array_equal(mixed[[0, 2]], np.stack([_outline(cells[0]),
-                                                            _outline(cells[1])]))
+    # a cell of an odd resolution across an icosahedron face: more than 6 vertices
+    odd = next(h3.str_to_int(c) for r0 in sorted(h3.get_res0_cells())
+               for c in sorted(h3.cell_to_children(r0, 1)) if len(h3.cell_to_boundary(c)) > 6)
+    cache: dict[int, tuple[tuple[float, float], ...]] = {}
+    for mixed in (_outlines([cells[0], pent, cells[1], odd]),
+                  _outlines([cells[0], pent, cells[1], odd], cache),
+                  _outlines([cells[0], pent, cells[1], odd], cache)):  # from the cache
+        assert np.isnan(mixed[[1, 3]]).all()  # no outline: every position looked up
+        np.testing.assert_array_equal(mixed[[0, 2]], np.stack([_outline(cells[0]),
+                                                                _outline(cells[1])]))
 
 
 def test_aircraft_list_text_is_compact_json_in_documented_order() -> None:

@@ -138,8 +138,9 @@ def _emit(idx: npt.NDArray[np.int64], slots: npt.NDArray[np.int64],
 
 
 def _outline(cell: int) -> npt.NDArray[np.float64]:
-    """The 6 vertices of a cell (lat then lon); NaN for the 12 pentagons (then every position
-    is looked up: they are all at sea)."""
+    """The 6 vertices of a cell (lat then lon); NaN for the 12 pentagons and the cells whose
+    boundary has extra vertices (odd resolutions, across an icosahedron face): then every
+    position is looked up."""
     b = h3i.cell_to_boundary(cell)
     if len(b) != 6:
         return np.full(_PV, np.nan)
@@ -162,17 +163,25 @@ def _cached(cells: list[int], cache: dict[int, Boundary]) -> list[Boundary]:
 def _outlines(cells: list[int], cache: dict[int, Boundary] | None = None
               ) -> npt.NDArray[np.float64]:
     """:func:`_outline` of each cell as one (n, 12) array: one boundary per cell (from
-    ``cache`` when given) and a single array built from them (a pentagon: cell by cell)."""
+    ``cache`` when given) and a single array built from them."""
     bounds = [h3i.cell_to_boundary(c) for c in cells] if cache is None else _cached(cells, cache)
-    try:
-        arr = np.array(bounds, dtype=np.float64)  # (n, 6, 2) when every cell is a hexagon
-    except ValueError:  # ragged: a pentagon's 5 vertices
-        return np.stack([_outline(c) for c in cells])
-    if arr.ndim != 3 or arr.shape[1] != 6:
-        return np.stack([_outline(c) for c in cells])
-    out: npt.NDArray[np.float64] = np.ascontiguousarray(
-        arr.transpose(0, 2, 1)).reshape(len(cells), _PV)
-    return out
+    return _outline_array(bounds)
+
+
+def _outline_array(bounds: list[Boundary]) -> npt.NDArray[np.float64]:
+    """(n, 12) outlines (lat then lon) of boundaries; NaN for those without 6 vertices (the
+    pentagons, and the cells of odd resolutions whose edges cross an icosahedron face: their
+    boundary has extra vertices)."""
+    n = len(bounds)
+    six = [i for i, b in enumerate(bounds) if len(b) == 6]
+    if len(six) < n:
+        out = np.full((n, _PV), np.nan)
+        if six:
+            out[six] = _outline_array([bounds[i] for i in six])
+        return out
+    arr = np.array(bounds, dtype=np.float64).reshape(n, 6, 2)
+    res: npt.NDArray[np.float64] = np.ascontiguousarray(arr.transpose(0, 2, 1)).reshape(n, _PV)
+    return res
 
 
 def reduce_rows(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
