@@ -150,22 +150,21 @@ def _outline(cell: int) -> npt.NDArray[np.float64]:
 Boundary = tuple[tuple[float, float], ...]
 
 
-def _cached(cells: list[int], cache: dict[int, Boundary]) -> list[Boundary]:
-    """Cell boundaries from ``cache``, looked up (and kept) for the cells not in it."""
-    miss = [c for c in cells if c not in cache]
-    if len(cache) + len(miss) > 500_000:
-        cache.clear()
-        miss = cells
-    cache.update(zip(miss, map(h3i.cell_to_boundary, miss), strict=True))
-    return [cache[c] for c in cells]
-
-
-def _outlines(cells: list[int], cache: dict[int, Boundary] | None = None
+def _outlines(cells: list[int], no_outline: set[int] | None = None
               ) -> npt.NDArray[np.float64]:
-    """:func:`_outline` of each cell as one (n, 12) array: one boundary per cell (from
-    ``cache`` when given) and a single array built from them."""
-    bounds = [h3i.cell_to_boundary(c) for c in cells] if cache is None else _cached(cells, cache)
-    return _outline_array(bounds)
+    """:func:`_outline` of each cell as one (n, 12) array: one boundary call per cell and a
+    single array built from them. ``no_outline``: cells known to have no outline (NaN, see
+    :func:`_outline`; an aircraft in one is looked up at every position), kept up to date."""
+    if no_outline:
+        known = [c in no_outline for c in cells]
+        bounds = [() if k else h3i.cell_to_boundary(c)
+                  for c, k in zip(cells, known, strict=True)]
+    else:
+        bounds = [h3i.cell_to_boundary(c) for c in cells]
+    out = _outline_array(bounds)
+    if no_outline is not None and len(no_outline) < 100_000:
+        no_outline.update(c for c, b in zip(cells, bounds, strict=True) if len(b) != 6)
+    return out
 
 
 def _outline_array(bounds: list[Boundary]) -> npt.NDArray[np.float64]:
@@ -256,7 +255,7 @@ class CellAggregator:
         self._pending: list[npt.NDArray[np.int64]] = []
         self._day_rows = np.empty((0, _NR), dtype=np.int64)
         self._centres: dict[int, tuple[float, float]] = {}
-        self._bounds: dict[int, Boundary] = {}
+        self._no_outline: set[int] = set()
         #: cell look-ups made (one per cell an aircraft enters)
         self.lookups = 0
         #: rows dropped because their hour had been written already (late positions)
@@ -321,7 +320,7 @@ class CellAggregator:
             lons = step.est_lon[rows_i].tolist()
             cells = [h3i.latlng_to_cell(la, lo, finest)  # one look-up per cell entered
                      for la, lo in zip(lats, lons, strict=True)]
-            polys = _outlines(cells, self._bounds)
+            polys = _outlines(cells, self._no_outline)
             s_i = slots[rows_i]
             looked_up[s_i] = True
             self._st[s_i, 0] = -1  # a new cell: its first position makes a row
