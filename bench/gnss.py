@@ -62,6 +62,10 @@ class World:
         self.alt = rng.choice([24000.0, 30000.0, 36000.0, 38000.0], n)
         self.offset = rng.uniform(0.0, 0.5, n)
         self.rng = rng
+        self.rng_state = rng.bit_generator.state  # every run draws the same noise
+
+    def restart(self) -> None:
+        self.rng.bit_generator.state = self.rng_state
 
     def batch(self, t_lo: float, t_hi: float, step_s: float) -> dict[str, np.ndarray]:
         k0 = np.ceil((t_lo - T0 - self.offset) / step_s)
@@ -102,6 +106,7 @@ class World:
 
 def measure(world: World, res: tuple[int, ...], minutes: float, batch_s: float,
             step_s: float, pipe_s_per_pos: float) -> dict[str, object]:
+    world.restart()
     params = GnssParams(resolutions=res)
     mon = GnssMonitor(params)
     agg = CellAggregator(params)
