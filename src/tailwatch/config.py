@@ -48,8 +48,9 @@ class StoreSettings(BaseModel):
         "clickhouse://host:8123/db. Empty: tailwatch.duckdb in the data directory.",
     )
     duckdb_memory_limit: str = Field(
-        "", description="Cap of DuckDB's memory, e.g. '2GB'; empty: DuckDB's default (up to "
-        "80 % of the RAM).",
+        "2GB", description="Cap of DuckDB's memory in run, replay, import and db (DuckDB spills "
+        "to disk past it), e.g. '4GB'; empty: DuckDB's default (up to 80 % of the RAM, which a "
+        "long live run fills).",
     )
 
 

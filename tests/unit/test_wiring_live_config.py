@@ -28,11 +28,20 @@ def test_duckdb_memory_limit_reaches_the_store(tmp_path: Path,
     assert "MiB" in got and 280 <= float(got.split()[0]) <= 300
 
 
-def test_duckdb_memory_limit_default_is_empty(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duckdb_memory_is_bounded_by_default(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's own default (80 % of the RAM) is what a long live run filled: the store is
+    capped unless the settings say otherwise (docs/sources.md, the soak)."""
     monkeypatch.setenv("TAILWATCH_CONFIG", str(tmp_path / "none.toml"))
     (tmp_path / "none.toml").write_text("")
-    assert store_memory_limit() == ""
+    assert store_memory_limit() == "2GB"
+    store = open_db(str(tmp_path / "h.duckdb"), must_exist=False)
+    try:
+        got = store._con.execute(  # type: ignore[attr-defined]
+            "SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        store.close()
+    assert "GiB" in got and 1.8 <= float(got.split()[0]) <= 2.0  # 2GB -> "1.8 GiB"
 
 
 def test_gnss_section_from_file_and_environment(tmp_path: Path,
