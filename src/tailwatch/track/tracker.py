@@ -15,6 +15,7 @@ from tailwatch.core.schema import POSITION_FIELDS, SOURCE_LABELS, empty_columns
 from tailwatch.decode.batch import MessageBatch
 from tailwatch.reference.geo import initial_bearing_deg
 from tailwatch.track import kernel as k_
+from tailwatch.track import kernel_states as ks_
 from tailwatch.track.states import make_states
 
 COUNTER_NAMES = (
@@ -245,7 +246,7 @@ class Tracker:
         """The live-table slot of each ICAO address (-1: never seen), one compiled call."""
         key = np.ascontiguousarray(icao24, np.int64) & 0xFFFFFF
         out = np.empty(key.shape[0], np.int64)
-        k_.lookup_many(self._keys, self._vals, key, out)
+        ks_.lookup_many(self._keys, self._vals, key, out)
         return out
 
     def aircraft_state(self, slots: npt.NDArray[np.int64]) -> dict[str, np.ndarray]:
@@ -286,7 +287,7 @@ class Tracker:
         if m and (label.min() < 0 or label.max() >= len(SOURCE_LABELS)):
             raise ValueError("state vectors with an unknown source label")
         of, oi = self._room_for(m)
-        npos = k_.track_states(
+        npos = ks_.track_states(
             self._keys, self._vals, self._n, self._sf, self._si, self._cs,
             c["t"], c["icao24"] & np.uint32(0xFFFFFF), _RANK_BY_LABEL[label], label,
             c["lat"], c["lon"], c["altitude_ft"], c["altitude_geom_ft"], c["gs_kt"],
