@@ -11,6 +11,17 @@ from tailwatch.config import load_settings
 from tailwatch.gnss.params import GnssParams
 
 
+def _duckdb_memory_limit(path: Path) -> str:
+    """DuckDB's own memory_limit in a store opened as run/replay/import open it."""
+    store = open_db(str(path), must_exist=False)
+    try:
+        got: str = store._con.execute(  # type: ignore[attr-defined]
+            "SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        store.close()
+    return got
+
+
 def test_duckdb_memory_limit_reaches_the_store(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = tmp_path / "config.toml"
@@ -18,12 +29,7 @@ def test_duckdb_memory_limit_reaches_the_store(tmp_path: Path,
     monkeypatch.setenv("TAILWATCH_CONFIG", str(cfg))
     assert load_settings().store.duckdb_memory_limit == "300MB"
     assert store_memory_limit() == "300MB"
-    store = open_db(str(tmp_path / "h.duckdb"), must_exist=False)
-    try:
-        got = store._con.execute(  # type: ignore[attr-defined]
-            "SELECT current_setting('memory_limit')").fetchone()[0]
-    finally:
-        store.close()
+    got = _duckdb_memory_limit(tmp_path / "h.duckdb")
     # DuckDB reports the cap in its own units (300MB -> "286.1 MiB")
     assert "MiB" in got and 280 <= float(got.split()[0]) <= 300
 
@@ -35,12 +41,7 @@ def test_duckdb_memory_is_bounded_by_default(tmp_path: Path,
     monkeypatch.setenv("TAILWATCH_CONFIG", str(tmp_path / "none.toml"))
     (tmp_path / "none.toml").write_text("")
     assert store_memory_limit() == "2GB"
-    store = open_db(str(tmp_path / "h.duckdb"), must_exist=False)
-    try:
-        got = store._con.execute(  # type: ignore[attr-defined]
-            "SELECT current_setting('memory_limit')").fetchone()[0]
-    finally:
-        store.close()
+    got = _duckdb_memory_limit(tmp_path / "h.duckdb")
     assert "GiB" in got and 1.8 <= float(got.split()[0]) <= 2.0  # 2GB -> "1.8 GiB"
 
 
