@@ -526,6 +526,32 @@ def _confirms_candidate(sf: npt.NDArray[np.float64], s: int, t: float, lat: floa
     return distance_nm(lat, lon, sf[s, SF_CANDLAT], sf[s, SF_CANDLON]) <= allowed
 
 
+@nb.njit(cache=True, inline="always")
+def emit_position(of: npt.NDArray[np.float64], oi: npt.NDArray[np.int64], npos: int,
+                  sf: npt.NDArray[np.float64], si: npt.NDArray[np.int64], s: int, t: float,
+                  lat: float, lon: float, airborne: bool, rank: int, n_rx: int,
+                  label: int) -> None:
+    """Row ``npos`` of the output matrices: an accepted position with the aircraft's state at
+    ``t`` (each field only while fresh; the altitude only when ``airborne``)."""
+    of[OF_T, npos] = t
+    of[OF_LAT, npos] = lat
+    of[OF_LON, npos] = lon
+    of[OF_ALT, npos] = sf[s, SF_ALT] if airborne and _fresh(sf, s, SF_TALT, t) else math.nan
+    of[OF_GEOM, npos] = sf[s, SF_GEOM] if _fresh(sf, s, SF_TGEOM, t) else math.nan
+    fresh_vel = _fresh(sf, s, SF_TVEL, t)
+    of[OF_GS, npos] = sf[s, SF_GS] if fresh_vel else math.nan
+    of[OF_TRK, npos] = sf[s, SF_TRK] if fresh_vel else math.nan
+    of[OF_VR, npos] = sf[s, SF_VR] if _fresh(sf, s, SF_TVR, t) else math.nan
+    oi[OI_SLOT, npos] = s
+    oi[OI_GROUND, npos] = si[s, SI_GROUND]
+    oi[OI_SQUAWK, npos] = si[s, SI_SQUAWK] if t - sf[s, SF_TSQ] <= 300.0 else -1
+    oi[OI_NIC, npos] = si[s, SI_NIC]
+    oi[OI_NACP, npos] = si[s, SI_NACP]
+    oi[OI_SRC, npos] = rank
+    oi[OI_RX, npos] = n_rx
+    oi[OI_LABEL, npos] = label
+
+
 @nb.njit(cache=True)
 def track_messages(
     # hash table and state
@@ -763,30 +789,14 @@ def track_messages(
         si[s, SI_SRC_POS] = rank
         si[s, SI_POSITIONS] += 1
         tc = np.int64(tc_col[m])
-        nic = _nic(tc, si[s, SI_NICA], np.int64(nic_b[m]), si[s, SI_NICC])
-        si[s, SI_NIC] = nic
+        si[s, SI_NIC] = _nic(tc, si[s, SI_NICA], np.int64(nic_b[m]), si[s, SI_NICC])
         if surf == 1:
             si[s, SI_GROUND] = 1
             sf[s, SF_TGND] = t
         elif _take(sf, si, s, SF_TGND, SI_SRC_GND, t, rank):
             si[s, SI_GROUND] = 0
         counters[C_POSITIONS] += 1
-        of[OF_T, npos] = t
-        of[OF_LAT, npos] = lat
-        of[OF_LON, npos] = lon
-        of[OF_ALT, npos] = sf[s, SF_ALT] if surf == 0 and _fresh(sf, s, SF_TALT, t) else math.nan
-        of[OF_GEOM, npos] = sf[s, SF_GEOM] if _fresh(sf, s, SF_TGEOM, t) else math.nan
-        fresh_vel = _fresh(sf, s, SF_TVEL, t)
-        of[OF_GS, npos] = sf[s, SF_GS] if fresh_vel else math.nan
-        of[OF_TRK, npos] = sf[s, SF_TRK] if fresh_vel else math.nan
-        of[OF_VR, npos] = sf[s, SF_VR] if _fresh(sf, s, SF_TVR, t) else math.nan
-        oi[OI_SLOT, npos] = s
-        oi[OI_GROUND, npos] = si[s, SI_GROUND]
-        oi[OI_SQUAWK, npos] = si[s, SI_SQUAWK] if t - sf[s, SF_TSQ] <= 300.0 else -1
-        oi[OI_NIC, npos] = nic
-        oi[OI_NACP, npos] = si[s, SI_NACP]
-        oi[OI_SRC, npos] = rank
-        oi[OI_RX, npos] = n_rx[m]
-        oi[OI_LABEL, npos] = m  # track_messages: the message row (for multilateration)
+        # the message row as label (for multilateration)
+        emit_position(of, oi, npos, sf, si, s, t, lat, lon, surf == 0, rank, n_rx[m], m)
         npos += 1
     return npos

@@ -26,22 +26,6 @@ from tailwatch.track.kernel import (
     C_STATE_RANGE,
     C_STATE_SPEED,
     C_STATES,
-    OF_ALT,
-    OF_GEOM,
-    OF_GS,
-    OF_LAT,
-    OF_LON,
-    OF_T,
-    OF_TRK,
-    OF_VR,
-    OI_GROUND,
-    OI_LABEL,
-    OI_NACP,
-    OI_NIC,
-    OI_RX,
-    OI_SLOT,
-    OI_SQUAWK,
-    OI_SRC,
     R_STATE_BAD_POSITION,
     R_STATE_RANGE,
     R_STATE_SPEED,
@@ -93,6 +77,7 @@ from tailwatch.track.kernel import (
     _fresh,
     _take,
     distance_nm,
+    emit_position,
     insert,
     lookup,
 )
@@ -277,23 +262,7 @@ def track_states(
         if nic_in[m] >= 0:
             si[s, SI_NIC] = nic_in[m]
         counters[C_STATE_POSITIONS] += 1
-        of[OF_T, npos] = t
-        of[OF_LAT, npos] = lat
-        of[OF_LON, npos] = lon
         on_gnd = si[s, SI_GROUND] == 1 and _fresh(sf, s, SF_TGND, t)
-        of[OF_ALT, npos] = sf[s, SF_ALT] if not on_gnd and _fresh(sf, s, SF_TALT, t) else math.nan
-        of[OF_GEOM, npos] = sf[s, SF_GEOM] if _fresh(sf, s, SF_TGEOM, t) else math.nan
-        fresh_vel = _fresh(sf, s, SF_TVEL, t)
-        of[OF_GS, npos] = sf[s, SF_GS] if fresh_vel else math.nan
-        of[OF_TRK, npos] = sf[s, SF_TRK] if fresh_vel else math.nan
-        of[OF_VR, npos] = sf[s, SF_VR] if _fresh(sf, s, SF_TVR, t) else math.nan
-        oi[OI_SLOT, npos] = s
-        oi[OI_GROUND, npos] = si[s, SI_GROUND]
-        oi[OI_SQUAWK, npos] = si[s, SI_SQUAWK] if t - sf[s, SF_TSQ] <= 300.0 else -1
-        oi[OI_NIC, npos] = si[s, SI_NIC]
-        oi[OI_NACP, npos] = si[s, SI_NACP]
-        oi[OI_SRC, npos] = rank
-        oi[OI_RX, npos] = n_rx[m]
-        oi[OI_LABEL, npos] = label
+        emit_position(of, oi, npos, sf, si, s, t, lat, lon, not on_gnd, rank, n_rx[m], label)
         npos += 1
     return npos
