@@ -70,6 +70,23 @@ def _inv3(a: npt.NDArray[np.float64], out: npt.NDArray[np.float64]) -> bool:
     return True
 
 
+@nb.njit(cache=True, inline="always")
+def _add_equation(a: npt.NDArray[np.float64], g: npt.NDArray[np.float64], w: float,
+                  j0: float, j1: float, j2: float, r: float) -> float:
+    """Add one weighted equation (gradient ``j``, residual ``r``) to the normal equations
+    (upper triangle of ``a``, and ``g``); returns its χ² term."""
+    a[0, 0] += w * j0 * j0
+    a[0, 1] += w * j0 * j1
+    a[0, 2] += w * j0 * j2
+    a[1, 1] += w * j1 * j1
+    a[1, 2] += w * j1 * j2
+    a[2, 2] += w * j2 * j2
+    g[0] += w * j0 * r
+    g[1] += w * j1 * r
+    g[2] += w * j2 * r
+    return w * r * r
+
+
 @nb.njit(cache=True)
 def _gauss_newton(
     s: npt.NDArray[np.float64], rho: npt.NDArray[np.float64], w: npt.NDArray[np.float64],
@@ -105,17 +122,7 @@ def _gauss_newton(
             j0 = (x[0] - s[k, 0]) / dk - (x[0] - s[0, 0]) / d0
             j1 = (x[1] - s[k, 1]) / dk - (x[1] - s[0, 1]) / d0
             j2 = (x[2] - s[k, 2]) / dk - (x[2] - s[0, 2]) / d0
-            wk = w[k]
-            a[0, 0] += wk * j0 * j0
-            a[0, 1] += wk * j0 * j1
-            a[0, 2] += wk * j0 * j2
-            a[1, 1] += wk * j1 * j1
-            a[1, 2] += wk * j1 * j2
-            a[2, 2] += wk * j2 * j2
-            g[0] += wk * j0 * rk
-            g[1] += wk * j1 * rk
-            g[2] += wk * j2 * rk
-            chi2 += wk * rk * rk
+            chi2 += _add_equation(a, g, w[k], j0, j1, j2, rk)
             neq += 1
         if alt == alt:
             lat, lon, h = ecef_to_lla(x[0], x[1], x[2])
@@ -126,16 +133,7 @@ def _gauss_newton(
             u2 = math.sin(la)
             rh = h - alt
             res[0] = rh
-            a[0, 0] += w_alt * u0 * u0
-            a[0, 1] += w_alt * u0 * u1
-            a[0, 2] += w_alt * u0 * u2
-            a[1, 1] += w_alt * u1 * u1
-            a[1, 2] += w_alt * u1 * u2
-            a[2, 2] += w_alt * u2 * u2
-            g[0] += w_alt * u0 * rh
-            g[1] += w_alt * u1 * rh
-            g[2] += w_alt * u2 * rh
-            chi2 += w_alt * rh * rh
+            chi2 += _add_equation(a, g, w_alt, u0, u1, u2, rh)
             neq += 1
         a[1, 0] = a[0, 1]
         a[2, 0] = a[0, 2]
