@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +151,20 @@ def scenario() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
 
 def keyset(alerts: list[Alert]) -> set[tuple[str, str, str, float]]:
     return {(a.rule_id, a.icao24, a.what, round(a.t, 3)) for a in alerts}
+
+
+@contextmanager
+def rules_session(tmp_path: Path, rules_text: str, token: str) -> Iterator[Any]:
+    """A live session with these rules (written to a file), the web server on a free
+    loopback port and the token; closed at the end."""
+    from tailwatch.config import ServeSettings, Settings
+    from tailwatch.live import LiveSession
+
+    path = tmp_path / "rules.toml"
+    path.write_text(rules_text)
+    settings = Settings(data_dir=tmp_path / "data", serve=ServeSettings(token=token))
+    s = LiveSession(settings, None, detect=False, rules=path, web="127.0.0.1:0")
+    try:
+        yield s
+    finally:
+        s.close()

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _alert_helpers import doc_rule_files
+from _alert_helpers import doc_rule_files, rules_session
 
 from tailwatch.alert.model import Alert
 from tailwatch.alert.rules import load_rules
 from tailwatch.alert.settings import AlertSettings
 from tailwatch.alert.sinks import DeliveryError, FileSink, build_sinks, file_sink_path
-from tailwatch.config import ServeSettings, Settings
 from tailwatch.core.errors import ConfigError
 from tailwatch.live import LiveSession
 
@@ -63,14 +62,8 @@ def test_rules_files_and_delivery_are_checked(tmp_path: Path) -> None:
 
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[LiveSession]:
-    path = tmp_path / "rules.toml"
-    path.write_text(RULES)
-    settings = Settings(data_dir=tmp_path / "data", serve=ServeSettings(token=TOKEN))
-    s = LiveSession(settings, None, detect=False, rules=path, web="127.0.0.1:0")
-    try:
+    with rules_session(tmp_path, RULES, TOKEN) as s:
         yield s
-    finally:
-        s.close()
 
 
 def test_the_rules_api_refuses_a_file_sink_outside(session: LiveSession,

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from _alert_helpers import DE_7700, IL62, doc_rule_files, scenario, take
+from _alert_helpers import DE_7700, IL62, doc_rule_files, rules_session, scenario, take
 
 from tailwatch.alert.rules import load_rules
-from tailwatch.config import ServeSettings, Settings
+from tailwatch.config import ServeSettings
 from tailwatch.live import LiveSession
 from tailwatch.serve.server import ServerThread
 from tailwatch.serve.state import LiveState
@@ -35,14 +35,8 @@ IL62_LANDING = {"name": "Il-62 landed at Caracas", "severity": "critical", "cool
 
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[LiveSession]:
-    path = tmp_path / "rules.toml"
-    path.write_text(RULES)
-    settings = Settings(data_dir=tmp_path / "data", serve=ServeSettings(token=TOKEN))
-    s = LiveSession(settings, None, detect=False, rules=path, web="127.0.0.1:0")
-    try:
+    with rules_session(tmp_path, RULES, TOKEN) as s:
         yield s
-    finally:
-        s.close()
 
 
 def _client(s: LiveSession, auth: bool = True) -> httpx.Client:
