@@ -74,6 +74,26 @@ def corpus(frames: list[str], n_min: int, n_aircraft: int, seed: int = 1) -> Fra
     return FrameBatch.from_matrix(raw, nbytes, t_rx=t)
 
 
+class Timed:
+    """A sink wrapper adding up the time spent in it (its flush included)."""
+
+    def __init__(self, sink: Callable[..., Any]) -> None:
+        self.sink = sink
+        self.s = 0.0
+
+    def __call__(self, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self.sink(*args)
+        finally:
+            self.s += time.perf_counter() - t0
+
+    def flush(self) -> None:
+        t0 = time.perf_counter()
+        self.sink.flush()  # type: ignore[attr-defined]
+        self.s += time.perf_counter() - t0
+
+
 @dataclass
 class Result:
     contender: str

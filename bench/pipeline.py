@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import DATA, Result, console, machine, nominal, versions, write_results
+from common import DATA, Result, Timed, console, machine, nominal, versions, write_results
 from tailwatch.core.frames import FrameBatch
 from tailwatch.encode.bits import set_address
 from tailwatch.history.detection import detection_sink
@@ -68,19 +67,6 @@ def recording(path: Path, replicas: int) -> int:
     return len(fb)
 
 
-class Timed:
-    """A sink wrapper that adds up the time spent in it."""
-
-    def __init__(self, sink: Callable[[Any], None]) -> None:
-        self.sink = sink
-        self.s = 0.0
-
-    def __call__(self, positions: Any) -> None:
-        t0 = time.perf_counter()
-        self.sink(positions)
-        self.s += time.perf_counter() - t0
-
-
 def run_once(path: Path, url: str, batch: int, detect: bool, sink: str = "plain"
              ) -> dict[str, float]:
     store = open_store(url)
@@ -104,13 +90,9 @@ def run_once(path: Path, url: str, batch: int, detect: bool, sink: str = "plain"
         if fb is None:
             break
         pipe.process(fb)
-    t0 = time.perf_counter()
-    store_sink.sink.flush()  # type: ignore[attr-defined]
-    store_sink.s += time.perf_counter() - t0
+    store_sink.flush()
     if det is not None:
-        t0 = time.perf_counter()
-        det.sink.flush()  # type: ignore[attr-defined]
-        det.s += time.perf_counter() - t0
+        det.flush()
     wall = time.perf_counter() - w0
     cpu = time.process_time() - c0
     counts = {t: int(store.query(f"SELECT count(*) FROM {t}").column(0)[0].as_py())

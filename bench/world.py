@@ -62,7 +62,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, ROOT, console, machine, versions
+from common import RESULTS, ROOT, Timed, console, machine, versions
 
 GEN_VERSION = 1
 UTC = dt.UTC
@@ -267,21 +267,6 @@ def feed(v: Variant, cache: Path, seed: int) -> tuple[Path, dict[str, Any]]:
 # --- one measured run (in a child process) --------------------------------------------------
 
 
-class Timed:
-    """A sink wrapper adding up the time spent in it."""
-
-    def __init__(self, sink: Callable[..., Any]) -> None:
-        self.sink = sink
-        self.s = 0.0
-
-    def __call__(self, *args: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return self.sink(*args)
-        finally:
-            self.s += time.perf_counter() - t0
-
-
 def watchlist(hubs: list[str]) -> Any:
     """100 rules of the kinds people write: airports' movements, event kinds, watched
     airframes and callsigns, emergencies near places, low flying near hubs."""
@@ -413,13 +398,9 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
         if nb % 50 == 0:
             rss_samples.append(_rss_mb())
     agg.flush()
-    t0 = time.perf_counter()
-    store_sink.sink.flush()  # type: ignore[attr-defined]
-    store_sink.s += time.perf_counter() - t0
+    store_sink.flush()
     if det is not None:
-        t0 = time.perf_counter()
-        det.sink.flush()  # type: ignore[attr-defined]
-        det.s += time.perf_counter() - t0
+        det.flush()
     if prof is not None:
         prof.disable()
     wall = time.perf_counter() - w0
