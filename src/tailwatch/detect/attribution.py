@@ -38,8 +38,8 @@ from tailwatch.detect.places import (
     MILITARY,
     airport_info,
     airport_kind_weight,
+    candidates,
     default_runways,
-    nearest,
     operator_kind,
 )
 from tailwatch.reference.geo import EARTH_RADIUS_M, angle_diff_deg, unit_vectors
@@ -104,11 +104,7 @@ def runway_fits(
         return []
     lat, lon, track_deg, alt_ft = lat[good], lon[good], track_deg[good], alt_ft[good]
     end = -1 if ahead else 0
-    idx, dist = nearest(float(lat[end]), float(lon[end]), p.runway_fit_max_nm, k=12)
-    idx = np.atleast_1d(idx).reshape(-1)
-    dist = np.atleast_1d(dist).reshape(-1)
-    keep = idx >= 0
-    idx, dist = idx[keep], dist[keep]
+    idx, dist = candidates(float(lat[end]), float(lon[end]), p.runway_fit_max_nm, k=12)
     if idx.size == 0:
         return []
     info = airport_info()

@@ -24,8 +24,8 @@ from tailwatch.detect.places import (
     add_runner_up,
     airport_info,
     airport_kind_weight,
+    candidates,
     distance_between_nm,
-    nearest,
 )
 from tailwatch.reference.geo import distance_nm
 
@@ -100,9 +100,7 @@ def airport_stop(
     d_ab = distance_between_nm(a.lat, a.lon, b.lat, b.lon)
     if d_ab > 2 * p.gap_stop_max_nm:
         return None
-    idx, _ = nearest(mid_lat, mid_lon, p.gap_stop_max_nm + 0.5 * d_ab, k=20)
-    idx = np.atleast_1d(idx).reshape(-1)
-    idx = idx[idx >= 0]
+    idx, _ = candidates(mid_lat, mid_lon, p.gap_stop_max_nm + 0.5 * d_ab, k=20)
     if idx.size == 0:
         return None
     info = airport_info()

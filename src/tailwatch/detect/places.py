@@ -144,6 +144,16 @@ def nearest(
     return nearest_airports(lat, lon, max_distance_nm=max_nm, k=k, table=airport_info().table)
 
 
+def candidates(lat: float, lon: float, max_nm: float, k: int) -> tuple[npt.NDArray[np.int64], F64]:
+    """The (up to ``k``) airports within ``max_nm`` of one point, nearest first, as flat
+    arrays of airport rows and distances (NM) without the empty places."""
+    idx, dist = nearest(lat, lon, max_nm, k=k)
+    idx = np.atleast_1d(idx).reshape(-1)
+    dist = np.atleast_1d(dist).reshape(-1)
+    keep = idx >= 0
+    return idx[keep], dist[keep]
+
+
 def height_above_nearest(
     lat: F64, lon: F64, alt_ft: F64, max_nm: float
 ) -> tuple[npt.NDArray[np.int64], F64, F64]:
@@ -225,11 +235,7 @@ def attribute_transition(
     airports within ``transition_airport_nm``; each gets the number of points that match one
     of its runways (``match_runway``), and the one with most matches wins (ties: nearest).
     """
-    idx, dist = nearest(lat0, lon0, p.transition_airport_nm, k=5)
-    idx = np.atleast_1d(idx).reshape(-1)
-    dist = np.atleast_1d(dist).reshape(-1)
-    keep = idx >= 0
-    idx, dist = idx[keep], dist[keep]
+    idx, dist = candidates(lat0, lon0, p.transition_airport_nm, k=5)
     if idx.size == 0:
         return Attribution(details={"reason": "no airport within "
                                     f"{p.transition_airport_nm:g} NM"})
@@ -358,11 +364,7 @@ def candidates_along(
     info = airport_info()
     height = alt_ft if np.isfinite(alt_ft) else 10_000.0
     radius = min(p.candidate_max_nm, max(15.0, height / p.glide_ft_per_nm * 1.8 + 10.0))
-    idx, dist = nearest(lat, lon, radius, k=40)
-    idx = np.atleast_1d(idx).reshape(-1)
-    dist = np.atleast_1d(dist).reshape(-1)
-    keep = idx >= 0
-    idx, dist = idx[keep], dist[keep]
+    idx, dist = candidates(lat, lon, radius, k=40)
     if idx.size == 0:
         return []
     rwy = info.max_runway_ft[idx]
