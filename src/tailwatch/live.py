@@ -338,3 +338,21 @@ class LiveSession:
                 log.error("cannot save the alert engine state: %s", e)
             finally:
                 self.dispatcher.outbox.close()
+
+
+#: multilateration needs at least this many positioned receivers (docs/mlat.md)
+MIN_MLAT_SITES = 3
+
+
+def build_pipeline(tracker: Any, sinks: list[Any], session: LiveSession | None,
+                   sites: Any) -> Any:
+    """The pipeline of ``run`` and ``replay``: the positioned receivers (a
+    :class:`tailwatch.mlat.Sites`) go to the live session (receiver.json, ``r_dst``/``r_dir``,
+    the GNSS radio horizon) and, when there are enough of them, to multilateration."""
+    from tailwatch.pipeline import Pipeline
+
+    if session is not None:
+        session.use_sites(sites)
+    return Pipeline(tracker=tracker, sinks=sinks,
+                    on_snapshot=session.publish if session is not None else None,
+                    receivers=sites if len(sites) >= MIN_MLAT_SITES else None)

@@ -54,8 +54,8 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
         merge_by_time,
         split_by_time,
     )
+    from tailwatch.live import build_pipeline
     from tailwatch.mlat import Sites
-    from tailwatch.pipeline import Pipeline
     from tailwatch.track.tracker import Tracker
 
     known = receivers is not None
@@ -82,11 +82,7 @@ def replay_files(files: list[Path], *, fmt: str = "auto", speed: float = 0.0,
         sinks += session.sinks
     tracker = Tracker(receivers=receivers.positions) if known else Tracker()
     sites = Sites.for_run(receivers, file=receivers_file, recordings=files)
-    if session is not None:  # receiver.json, r_dst/r_dir, the GNSS radio horizon
-        session.use_sites(sites)
-    pipeline = Pipeline(tracker=tracker, sinks=sinks,
-                        on_snapshot=session.publish if session is not None else None,
-                        receivers=sites if len(sites) >= 3 else None)
+    pipeline = build_pipeline(tracker, sinks, session, sites)
     # a single file holding several receivers must be de-duplicated too
     use_dedup = (len(files) > 1 or len(sites) > 1) if dedup is None else dedup
     agg = Aggregator(pipeline, dedup=Dedup(window_s=dedup_window) if use_dedup else None,

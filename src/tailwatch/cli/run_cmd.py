@@ -89,8 +89,8 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
     from tailwatch.ingest.net import Receivers
     from tailwatch.ingest.sources import Feed, FeedOptions
     from tailwatch.ingest.urls import parse_source_url
+    from tailwatch.live import build_pipeline
     from tailwatch.mlat import Sites
-    from tailwatch.pipeline import Pipeline
     from tailwatch.track.tracker import Tracker
 
     specs = [parse_source_url(u) for u in urls]
@@ -118,11 +118,7 @@ async def _main(urls: list[str], db: str | None, duration: float | None, outputs
         sinks += session.sinks
     tracker = Tracker(receivers=receivers.positions)
     sites = Sites.for_run(receivers, specs=specs, file=receivers_file)
-    if session is not None:  # receiver.json, r_dst/r_dir, the GNSS radio horizon
-        session.use_sites(sites)
-    pipeline = Pipeline(tracker=tracker, sinks=sinks,
-                        on_snapshot=session.publish if session is not None else None,
-                        receivers=sites if len(sites) >= 3 else None)
+    pipeline = build_pipeline(tracker, sinks, session, sites)
     # one source can carry several receivers (Beast receiver ids): with sites, de-duplicate
     use_dedup = (auto_dedup(specs) or len(sites) > 1) if dedup is None else dedup
     outputs = build_outputs(receiver_ids=receivers.id64, **outputs_args)
