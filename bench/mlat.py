@@ -39,13 +39,17 @@ import itertools
 import json
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from bench.common import RESULTS, ROOT, console, machine, versions
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import RESULTS, ROOT, console, machine, versions
 from tailwatch.core.frames import FrameBatch
 from tailwatch.core.schema import SOURCE_LABELS
 from tailwatch.ingest.dedup import Dedup
