@@ -56,6 +56,7 @@ class CapturingDetector(FlightDetector):
         self.derived: list[Columns] = []
         self.decided: list[Columns] = []
         self.events: list[Columns] = []
+        self.flights: list[Columns] = []
 
     def _derive(self, ac: Any, new: Columns) -> None:
         n0 = n_rows(ac.buf)
@@ -87,20 +88,39 @@ def run_reference(feed: list[Columns], params: DetectParams | None = None
     """The reference detector over ``feed`` (then flushed), capturing."""
     det = CapturingDetector(params)
     for part in feed:
-        det.events.append(det.update(part)[1])
-    det.events.append(det.flush()[1])
+        flights, events = det.update(part)
+        det.flights.append(flights)
+        det.events.append(events)
+    flights, events = det.flush()
+    det.flights.append(flights)
+    det.events.append(events)
     return det
+
+
+@dataclass(frozen=True)
+class Output:
+    """What a whole detector returned over one feed (``update`` per batch, then ``flush``):
+    its flights merged (the last version of each ``flight_id``, as stores upsert them), its
+    events in time order, its reject and hygiene counters and how many flights it still
+    held open after the flush."""
+
+    flights: Columns
+    events: Columns
+    rejects: dict[str, int]
+    hygiene: dict[str, int]
+    n_open: int
 
 
 @dataclass(frozen=True)
 class Run:
     """What a detector computed over one feed: derived rows, decided states (sorted by
-    (icao24, t)), events, reject counters."""
+    (icao24, t)), events, reject counters (and, for the reference, its whole output)."""
 
     derived: Columns
     decided: Columns
     events: Columns
     rejects: dict[str, int]
+    output: Output | None = None
 
 
 FEEDS = ("whole", "random0", "slices0")
@@ -134,7 +154,49 @@ def reference(name: str, how: str) -> Run:
 
     det = run_reference(feed_of(name, how), params_for(how))
     return Run(sorted_rows(det.derived, DERIVED), sorted_rows(det.decided, ("state",)),
-               concat_events(det.events), dict(det.rejects))
+               concat_events(det.events), dict(det.rejects),
+               _output_of(det, det.flights, det.events))
+
+
+def _output_of(det: Any, flights: list[Columns], events: list[Columns]) -> Output:
+    from tailwatch.detect.output import concat_events, merge_flights, n_rows_flights
+
+    return Output(merge_flights(flights), concat_events(events), dict(det.rejects),
+                  dict(det.hygiene()), n_rows_flights(det.open_flights()))
+
+
+def run_detector(cls: Callable[[DetectParams], Any], feed: list[Columns],
+                 params: DetectParams) -> Output:
+    """Any detector with the reference's public API (``cls(params)``, ``update``, ``flush``,
+    ``rejects``, ``hygiene()``, ``open_flights()``) over ``feed``, then flushed."""
+    det = cls(params)
+    flights: list[Columns] = []
+    events: list[Columns] = []
+    for part in feed:
+        fl, evs = det.update(part)
+        flights.append(fl)
+        events.append(evs)
+    fl, evs = det.flush()
+    flights.append(fl)
+    events.append(evs)
+    return _output_of(det, flights, events)
+
+
+def reference_output(name: str, how: str) -> Output:
+    """The reference detector's whole output over a corpus fed one way (the cached
+    :func:`reference` run)."""
+    out = reference(name, how).output
+    assert out is not None
+    return out
+
+
+@functools.cache
+def detector_output(cls: Callable[[DetectParams], Any], name: str, how: str,
+                    params: DetectParams | None = None) -> Output:
+    """:func:`run_detector` over a corpus fed one way, with ``params`` (default
+    :func:`params_for` the feed), cached per class, corpus, feed and parameters."""
+    return run_detector(cls, feed_of(name, how),
+                        params if params is not None else params_for(how))
 
 
 @functools.cache
