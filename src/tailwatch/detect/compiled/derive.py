@@ -61,6 +61,10 @@ LOW_ALT_FT = 15_000.0  # nearest-airport look-ups only below this (and when slow
 DERIVED = ("_v", "_trk", "_alt", "_eff", "_apt", "_aptd", "_h", "_step")
 """The derived columns, named as the reference detector names them."""
 
+HYGIENE = ("duplicate_time", "time_backwards", "frozen_position", "altitude_jump_frozen",
+           "interpolated", "track_mismatch")
+"""Per-aircraft data hygiene counts (:meth:`DerivePass.hygiene`), the reference's names."""
+
 # counters of the kernels
 _SAME, _OLDER, _OVERFLOW = 0, 1, 3
 
@@ -69,6 +73,7 @@ _SAME, _OLDER, _OVERFLOW = 0, 1, 3
 def _time_accept(
     slot: I64, t: F64, lat: F64, lon: F64, gs: F64, alt: F64, starts: I64, stops: I64,
     last_t: F64, tail: F64, tail_n: I64, keep: npt.NDArray[np.bool_], prev: F64, counts: I64,
+    hyg: I64,
 ) -> None:
     """Strictly increasing times per aircraft; for each row kept, the two rows kept before it
     (``prev[:, 0:5]``: t, lat, lon, gs, altitude of the previous one, ``prev[:, 5:10]`` of
@@ -81,8 +86,10 @@ def _time_accept(
             if not ti > last_t[s]:
                 if ti == last_t[s]:
                     counts[_SAME] += 1
+                    hyg[s, 0] += 1
                 else:
                     counts[_OLDER] += 1
+                    hyg[s, 1] += 1
                 continue
             last_t[s] = ti
             keep[i] = True
@@ -231,6 +238,8 @@ class DerivePass:
         self._ring_head = np.zeros(0, np.int64)
         self._alt = np.zeros((0, km.ALT_STATE_SIZE))
         self._last_eff = np.zeros(0, np.int8)
+        self._hyg = np.zeros((0, len(HYGIENE)), np.int64)
+        self._hyg_total = np.zeros(len(HYGIENE), np.int64)
         self.last_input_t = np.zeros(0)  # finite times of the last batch, accepted or not
 
     def reset(self, slots: npt.NDArray[np.int64]) -> None:
@@ -244,6 +253,32 @@ class DerivePass:
         self._alt[slots] = math.nan
         self._alt[slots, 4] = 0.0
         self._last_eff[slots] = -1
+        self._hyg[slots] = 0
+
+    def hygiene(self, slot: int | None = None) -> dict[str, int]:
+        """Rows kept out of the decisions per reason (:data:`HYGIENE`), of one slot or
+        (``None``) of all aircraft since the start."""
+        if slot is None:
+            row = self._hyg_total
+        elif 0 <= slot < self._hyg.shape[0]:
+            row = self._hyg[slot]
+        else:
+            return {}
+        return {k: int(v) for k, v in zip(HYGIENE, row.tolist(), strict=True) if v}
+
+    def last_position(self, slot: int) -> tuple[float, float, float] | None:
+        """(t, lat, lon) of the last row kept for ``slot``, ``None`` without one."""
+        if not (0 <= slot < self._ring_n.shape[0]) or self._ring_n[slot] == 0:
+            return None
+        q = int(self._ring_head[slot])
+        return (float(self._ring_t[slot, q]), float(self._ring_lat[slot, q]),
+                float(self._ring_lon[slot, q]))
+
+    def _count(self, reason: str, slot: I64, mask: npt.NDArray[np.bool_]) -> None:
+        k = HYGIENE.index(reason)
+        sel = slot[mask]
+        np.add.at(self._hyg[:, k], sel, 1)
+        self._hyg_total[k] += int(sel.size)
 
     def _reserve(self, n: int) -> None:
         if self._last_t.shape[0] >= n:
@@ -261,8 +296,9 @@ class DerivePass:
         self._alt = grow(self._alt, n, math.nan)
         self._alt[fresh:, 4] = 0.0
         self._last_eff = grow(self._last_eff, n, -1)
+        self._hyg = grow(self._hyg, n, 0)
 
-    def _hygiene(self, cols: Columns, prev: F64) -> npt.NDArray[np.bool_]:
+    def _hygiene(self, cols: Columns, prev: F64, slot: I64) -> npt.NDArray[np.bool_]:
         """Rows kept out of the decisions (tailwatch.detect.hygiene's rules, vectorised over
         the batch with each row's two predecessors)."""
         p = self.p
@@ -277,10 +313,12 @@ class DerivePass:
             frozen = same & ~parked
             if frozen.any():
                 self.rejects["detect_frozen_position"] += int(frozen.sum())
+                self._count("frozen_position", slot, frozen)
                 jump = frozen & (np.abs(cols["altitude_ft"].astype(np.float64) - prev[:, 4])
                                  > p.altitude_jump_ft)
                 if jump.any():
                     self.rejects["detect_altitude_jump_frozen"] += int(jump.sum())
+                    self._count("altitude_jump_frozen", slot, jump)
             drop |= frozen
         if self.interpolated:
             t = cols["t"]
@@ -296,6 +334,7 @@ class DerivePass:
             made_up = linear & mismatch & ~drop
             if made_up.any():
                 self.rejects["detect_interpolated"] += int(made_up.sum())
+                self._count("interpolated", slot, made_up)
             drop |= made_up
         return drop
 
@@ -321,10 +360,12 @@ class DerivePass:
         counts = np.zeros(4, np.int64)
         _time_accept(slot, cols["t"], cols["lat"], cols["lon"], cols["gs_kt"].astype(np.float64),
                      cols["altitude_ft"].astype(np.float64), starts, stops, self._last_t,
-                     self._tail, self._tail_n, keep, prev, counts)
+                     self._tail, self._tail_n, keep, prev, counts, self._hyg)
         if not keep.all():
             cols, slot, prev = take(cols, keep), slot[keep], prev[keep]
-        drop = self._hygiene(cols, prev)
+        self._hyg_total[0] += int(counts[_SAME])
+        self._hyg_total[1] += int(counts[_OLDER])
+        drop = self._hygiene(cols, prev, slot)
         touched = np.unique(slot) if drop.any() else None
         if drop.any():
             cols, slot = take(cols, ~drop), slot[~drop]
@@ -352,6 +393,8 @@ class DerivePass:
         if self.track_mismatch:
             off = np.abs(angle_diff_deg(trk_r, trk_d))
             bad = (off > getattr(p, "track_mismatch_deg", 45.0)) & (v >= p.parked_max_kt)
+            if bad.any():
+                self._count("track_mismatch", slot, bad)
             trk = np.where(np.isnan(trk_r) | bad, trk_d, trk_r)
         else:
             trk = np.where(np.isnan(trk_r), trk_d, trk_r)

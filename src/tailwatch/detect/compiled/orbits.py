@@ -9,7 +9,8 @@ as the reference keeps them). One numba loop runs the reference's scan
 samples as the reference does; Python runs once per orbit found (its nearest airport and
 details, through the same :class:`~tailwatch.detect.events.EventSink`).
 
-The events carry ``flight_id`` ``""`` (the flight logic is not compiled yet).
+The events carry the flight of the sample (``flight_id``: a callable (address, flight serial)
+→ id, with the rows' ``_fs`` column), else ``""``.
 """
 
 # numba kernels compute on np.int64 scalars; mypy sees np.int64 where int is annotated:
@@ -18,6 +19,7 @@ The events carry ``flight_id`` ``""`` (the flight logic is not compiled yet).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numba as nb
 import numpy as np
@@ -80,6 +82,7 @@ class OrbitPass:
         self._last_bucket = np.zeros(0)
         self._samples: Columns = {k: np.zeros(0) for k in ("t", "lat", "lon", "trk")}
         self._samples["slot"] = np.zeros(0, np.int64)
+        self._samples["fs"] = np.zeros(0, np.int64)
         self._samples["icao24"] = np.zeros(0, np.uint32)
         self.events = ev.EventSink()
 
@@ -98,9 +101,11 @@ class OrbitPass:
         """Samples carried (memory)."""
         return int(self._samples["t"].shape[0])
 
-    def update(self, rows: Columns) -> int:
+    def update(self, rows: Columns,
+               flight_id: Callable[[int, int], str] | None = None) -> int:
         """Sample and scan decided rows sorted by (icao24, t) with ``slot``, ``state`` and
-        ``_trk``; the orbits go to :attr:`events`. Returns how many."""
+        ``_trk`` (and ``_fs``, the flight serial of each row, with ``flight_id``); the orbits
+        go to :attr:`events`. Returns how many."""
         p = self.p
         if not rows or not rows["t"].shape[0]:
             return 0
@@ -121,7 +126,9 @@ class OrbitPass:
             return 0
         new = {"t": rows["t"][pick], "lat": rows["lat"][pick], "lon": rows["lon"][pick],
                "trk": rows["_trk"][pick], "slot": slot_all[pick],
-               "icao24": rows["icao24"][pick]}
+               "icao24": rows["icao24"][pick],
+               "fs": (rows["_fs"][pick].astype(np.int64) if "_fs" in rows
+                      else np.full(pick.size, -1, np.int64))}
         np.maximum.at(self._last_bucket, new["slot"], bucket[first])
         old = self._samples
         cols = {k: np.concatenate((old[k], new[k])) for k in new}
@@ -151,7 +158,9 @@ class OrbitPass:
             k0 = int(near.reshape(-1)[0])
             code = pl.airport_info().icao(k0) if k0 >= 0 else ""
             turn = float(turns[j])
-            self.events.add(float(cols["t"][i]), int(cols["icao24"][i]), "", "orbit", lat=la,
+            icao, fs = int(cols["icao24"][i]), int(cols["fs"][i])
+            fid = flight_id(icao, fs) if flight_id is not None and fs >= 0 else ""
+            self.events.add(float(cols["t"][i]), icao, fid, "orbit", lat=la,
                             lon=lo_, details={
                                 "turn_deg": turn, "direction": "right" if turn > 0 else "left",
                                 "start_t": float(cols["t"][h]),

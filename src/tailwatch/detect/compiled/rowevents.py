@@ -8,8 +8,11 @@ and the jump rule per aircraft segment, with the kernels' state held per slot; i
 rows that raise an event. Python then runs once per event (its details), through the same
 :class:`~tailwatch.detect.events.EventSink`, so the events are the reference's to the byte.
 
-The events' ``flight_id`` comes from the flight logic (not compiled yet): events of this pass
-carry ``""`` except ``first_seen`` of an airborne aircraft (its new flight's id).
+The events' ``flight_id`` comes from the flight logic: with the rows' ``_fs`` column (flight
+serial of each row) and a ``flight_id`` callable (address, serial) → id; without them the
+events carry ``""`` except ``first_seen`` of an airborne aircraft (its new flight's id).
+``first_seen=False`` leaves first sights to the flight logic (the whole detector emits them
+where it starts an aircraft's first run).
 """
 
 # numba kernels compute on np.int64 scalars; mypy sees np.int64 where int is annotated:
@@ -18,6 +21,7 @@ carry ``""`` except ``first_seen`` of an airborne aircraft (its new flight's id)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numba as nb
 import numpy as np
@@ -140,7 +144,8 @@ class RowEventsPass:
         self._last_jump[slots] = -math.inf
         self._fresh(slots)
 
-    def update(self, rows: Columns) -> int:
+    def update(self, rows: Columns, *, first_seen: bool = True,
+               flight_id: Callable[[int, int], str] | None = None) -> int:
         """Run the kernels over decided rows sorted by (icao24, t) with ``slot``, ``state``
         and the derived columns; the events go to :attr:`events`. Returns how many."""
         from tailwatch.detect.flights import flight_id_of
@@ -172,10 +177,16 @@ class RowEventsPass:
         add = self.events.add
         icao = rows["icao24"]
         lat, lon, alt = rows["lat"], rows["lon"], rows["_alt"]
+        fs = rows.get("_fs") if flight_id is not None else None
         for j in range(k):  # Python per emitted event
             i = int(row[j])
             ac = int(icao[i])
             kd = int(kind[j])
+            if kd == FIRST and not first_seen:
+                continue
+            fid = ""
+            if fs is not None and (serial := int(fs[i])) >= 0:
+                fid = flight_id(ac, serial)  # type: ignore[misc]
             tt = float(t0[j])
             la, lo = float(lat[i]), float(lon[i])
             if kd == FIRST:
@@ -188,27 +199,27 @@ class RowEventsPass:
             elif kd == SQUAWK:
                 o, nw = int(a[j]), int(b[j])
                 if o >= 0:
-                    add(tt, ac, "", "squawk_change", lat=la, lon=lo,
+                    add(tt, ac, fid, "squawk_change", lat=la, lon=lo,
                         details={"from": f"{o:04d}", "to": f"{nw:04d}"})
                 if nw in ev.EMERGENCY_SQUAWKS:
-                    add(tt, ac, "", "emergency", lat=la, lon=lo, details={
+                    add(tt, ac, fid, "emergency", lat=la, lon=lo, details={
                         "squawk": f"{nw:04d}", "meaning": ev.EMERGENCY_SQUAWKS[nw],
                         "previous_squawk": f"{o:04d}" if o >= 0 else None,
                         "altitude_ft": float(alt[i]), "source": "squawk"})
             elif kd == EMERG_STATUS:
                 nw = int(b[j])
                 label = EMERGENCY_LABELS[nw] if nw < len(EMERGENCY_LABELS) else str(nw)
-                add(tt, ac, "", "emergency", lat=la, lon=lo, details={
+                add(tt, ac, fid, "emergency", lat=la, lon=lo, details={
                     "adsb_emergency": label, "source": "adsb",
                     "squawk": int(rows["squawk"][i])})
             elif kd == GNSS:
-                add(tt, ac, "", "gnss_degradation", lat=la, lon=lo, details={
+                add(tt, ac, fid, "gnss_degradation", lat=la, lon=lo, details={
                     "nic": int(rows["nic"][i]), "nacp": int(rows["nacp"][i]),
                     "altitude_ft": float(alt[i])})
             else:
                 d_nm = float(rows["_step"][i])
                 dt = float(x[j])
-                add(tt, ac, "", "implausible_position", lat=la, lon=lo, details={
+                add(tt, ac, fid, "implausible_position", lat=la, lon=lo, details={
                     "reason": "jump", "distance_nm": d_nm, "dt_s": dt,
                     "implied_kt": d_nm / max(dt, 1e-3) * 3600.0})
         return k

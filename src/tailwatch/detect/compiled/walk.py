@@ -1,0 +1,132 @@
+"""Pass 5 of the compiled detector, the kernels of the transitions walk: which aircraft of a
+batch only extend what they were doing, and the flight sums of those that do.
+
+For each aircraft's decided rows of a batch, :func:`classify` says whether they can take the
+fast way (no Python for this aircraft in this batch):
+
+* ``FAST_AIR``: airborne before and in every row, no silence longer than ``coverage_gap_s``,
+  an open flight whose first positions (the climb kept for the origin) are complete, the same
+  callsign as its last row, and no position low over an airport (below
+  ``go_around_max_height_ft``) in the rows nor in the last ``low_lookback_s`` (the go-around
+  scan's reach);
+* ``FAST_GROUND``: on the ground before and in every row, no silence, no flight open;
+* ``SLOW``: anything else (first sight, a change of state, a gap, a take-off or landing
+  waiting for its runway, a flight starting): the reference flight logic runs for it.
+
+An aircraft the flight logic last left with something pending is marked ``sticky`` and takes
+the slow way until it settles. :func:`fast_air` then adds the rows of ``FAST_AIR`` aircraft to
+their flight's sums (positions, distance, highest altitude, cruise speed sums, last fix),
+which are folded into the flight when the flight logic next needs it.
+"""
+
+# numba kernels compute on np.int64 scalars; mypy sees np.int64 where int is annotated:
+# mypy: disable-error-code="arg-type,assignment,return-value,no-any-return"
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+I8 = npt.NDArray[np.int8]
+B = npt.NDArray[np.bool_]
+U64 = npt.NDArray[np.uint64]
+
+SLOW, FAST_AIR, FAST_GROUND = 0, 1, 2
+AIR, GROUND = 0, 1
+
+# flight sums per slot (FlightSums.values columns)
+N, DIST, MAX_ALT, HI_SUM, HI_N, MID_SUM, MID_N = 0, 1, 2, 3, 4, 5, 6
+LAST_T, LAST_LAT, LAST_LON, LAST_TRK, LAST_ALT, LAST_V = 7, 8, 9, 10, 11, 12
+SUMS = 13
+
+
+@nb.njit(cache=True)
+def classify(
+    slot: I64, t: F64, state: I8, h: F64, cs: U64, starts: I64, stops: I64,
+    free: B, sticky: B, st_s: I8, last_t: F64, head_until: F64, low_t: F64, cs_s: U64,
+    gap_s: float, low_ft: float, low_lookback_s: float, kind: I8,
+) -> None:
+    """The way of each aircraft segment (module docstring); updates ``low_t`` (the last
+    airborne position below ``low_ft`` over its airport) for every segment."""
+    for g in range(starts.shape[0]):
+        a = starts[g]
+        z = stops[g]
+        s = slot[a]
+        k = SLOW
+        st = st_s[s]
+        if free[s] and not sticky[s] and st >= 0 and t[a] - last_t[s] <= gap_s:
+            ok = True
+            for i in range(a, z):
+                if state[i] != st or (i > a and t[i] - t[i - 1] > gap_s):
+                    ok = False
+                    break
+            if ok and st == AIR:
+                if t[a] <= head_until[s] or t[a] - low_t[s] <= low_lookback_s:
+                    ok = False
+                else:
+                    for i in range(a, z):
+                        if cs[i] != cs_s[s] or h[i] < low_ft:
+                            ok = False
+                            break
+                if ok:
+                    k = FAST_AIR
+            elif ok:
+                k = FAST_GROUND
+        kind[g] = k
+        for i in range(a, z):
+            if state[i] == AIR and h[i] < low_ft:
+                low_t[s] = t[i]
+
+
+@nb.njit(cache=True)
+def fast_air(
+    slot: I64, t: F64, lat: F64, lon: F64, trk: F64, alt: F64, v: F64, gs: F64, step: F64,
+    starts: I64, stops: I64, kind: I8, serial: I64, sums: F64, last_t: F64,
+    fs: npt.NDArray[np.int32],
+) -> None:
+    """Flight sums of the ``FAST_AIR`` segments (as ``FlightDetector._add_to_flight`` adds
+    them), each row marked with its flight's serial."""
+    for g in range(starts.shape[0]):
+        if kind[g] != FAST_AIR:
+            continue
+        a = starts[g]
+        z = stops[g]
+        s = slot[a]
+        row = sums[s]
+        for i in range(a, z):
+            fs[i] = serial[s]
+            row[DIST] += step[i]
+            al = alt[i]
+            if not math.isnan(al) and (math.isnan(row[MAX_ALT]) or al > row[MAX_ALT]):
+                row[MAX_ALT] = al
+            sp = gs[i]
+            if math.isnan(sp):
+                sp = v[i]
+            if not math.isnan(sp):
+                if al >= 20_000.0:
+                    row[HI_SUM] += sp
+                    row[HI_N] += 1.0
+                if al >= 5_000.0:
+                    row[MID_SUM] += sp
+                    row[MID_N] += 1.0
+        row[N] += z - a
+        j = z - 1
+        row[LAST_T] = t[j]
+        row[LAST_LAT] = lat[j]
+        row[LAST_LON] = lon[j]
+        row[LAST_TRK] = trk[j]
+        row[LAST_ALT] = alt[j]
+        row[LAST_V] = v[j]
+        last_t[s] = t[j]
+
+
+def new_sums(n: int) -> F64:
+    """Empty flight sums for ``n`` slots."""
+    out = np.zeros((n, SUMS))
+    out[:, MAX_ALT] = math.nan
+    return out
