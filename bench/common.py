@@ -165,3 +165,69 @@ def write_results(name: str, payload: dict[str, Any], results: list[Result]) -> 
     console.print(table)
     console.print(f"written {path.relative_to(ROOT)}")
     return path
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process (VmHWM: unlike ``ru_maxrss``, not inherited from the parent
+    that forked it, which may have held a whole generated feed)."""
+    import resource
+
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def rss_mb() -> float:
+    """Current RSS of this process (NaN where /proc is absent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def profile_summary(path: Path, top: int = 25) -> list[dict[str, Any]]:
+    """The ``top`` functions of a cProfile dump by cumulative time."""
+    import io
+    import pstats
+
+    st = pstats.Stats(str(path), stream=io.StringIO())
+    rows = []
+    stats: dict[Any, Any] = st.stats  # type: ignore[attr-defined]
+    for (file, line, name), (_cc, nc, tt, ct, _callers) in stats.items():
+        rows.append({"function": f"{Path(file).name}:{line}:{name}", "calls": nc,
+                     "self_s": round(tt, 3), "cumulative_s": round(ct, 3)})
+    rows.sort(key=lambda r: -r["cumulative_s"])
+    return rows[:top]
+
+
+class TimedSink(Timed):
+    """:class:`Timed` for a pipeline sink that takes the batches holding only tracker rejects
+    (``takes_rejects``, the flight detector's): the wrapper says so too, or the pipeline would
+    pass it by on those batches."""
+
+    def __init__(self, sink: Callable[..., Any]) -> None:
+        super().__init__(sink)
+        self.takes_rejects = bool(getattr(sink, "takes_rejects", False))
+
+
+class TimedCall:
+    """The time spent in a plain callable (alert rules, a publisher, a dedup push): unlike
+    :class:`Timed` it has no ``flush``, so an aggregator flushing its sinks passes it by."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.s = 0.0
+
+    def __call__(self, *args: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self.fn(*args)
+        finally:
+            self.s += time.perf_counter() - t0

@@ -26,28 +26,36 @@ of one transmission (``ingest.dedup``), decode + track (``Pipeline``), and the s
   a tracker snapshot rendered as aircraft.json / states, plain and gzip, once per second of
   data time, i.e. what a live feed at 1x costs).
 
-Each stage's time is measured in the same run (wrapping each sink); decode + track is the
-rest. "With detection" is the full run without its alert and API time. Then the history
-re-analysis: the positions the full run stored are read back window by window and run
-through flight detection (``history.detection.detect_stored``'s path), optionally repeated
-with shifted addresses (``--reanalysis-rows``) to reach a given size. Median of ``--runs``
-runs each; load average recorded before and after (the machine is shared).
+``full`` runs once per detector (``--detector``): the reference ``FlightDetector`` and the
+compiled ``CompiledDetector`` (tailwatch.detect.compiled.detector; recorded as unavailable
+when it cannot be imported), in the same session, so that the results hold both and the
+speed-up. Each stage's time is measured in the same run (wrapping each sink); decode + track
+is the rest. "With detection" is the full run without its alert and API time.
 
-    .venv/bin/python bench/world.py [--variant world|hour|both] [--runs 3]
-                                    [--reanalysis-rows 0] [--profile]
+Then the history re-analysis (on the ``world`` variant when it is measured), per detector:
+the positions the last full run stored are read back from DuckDB in time windows of about a
+million rows (as ``history.detection.detect_stored`` does) and run through the detector.
+``--reanalysis-rows`` larger than the stored rows replays them again later in time: replica
+``r`` is the stored history shifted by ``r`` x (its span + the detector's flight gap + 60 s),
+the same airframes (each replica's flights are closed by the silence before the next one), so
+that the detector sees the same number of aircraft at once however many rows, and the
+windows are read back from the store for every replica: never more than one window of rows
+in memory. Median of ``--runs`` runs each; load average recorded before and after (the
+machine is shared).
+
+    .venv/bin/python bench/world.py [--variant world|hour|both|smoke] [--runs 3]
+                                    [--detector compiled|reference|both]
+                                    [--reanalysis-rows 0] [--reference-reanalysis-rows N]
+                                    [--profile] [--profile-full] [--cache DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import datetime as dt
-import hashlib
-import io
 import json
+import math
 import os
-import pstats
-import resource
 import shutil
 import statistics
 import subprocess
@@ -62,207 +70,19 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, ROOT, Timed, console, machine, versions
-
-GEN_VERSION = 1
-UTC = dt.UTC
-T0 = dt.datetime(2024, 6, 14, 12, 0, tzinfo=UTC)  # a Friday, noon UTC
-
-#: Regions: hubs (a receiver at each) and the share of the traffic.
-REGIONS: dict[str, tuple[float, str]] = {
-    "europe": (0.32, "EGLL EGKK LFPG LFPO EHAM EDDF EDDM LEMD LEBL LIRF LIMC LSZH LOWW EKCH "
-                     "ESSA ENGM EFHK EPWA LKPR LHBP EBBR EIDW LPPT LGAV LTFM EDDB EDDH LEPA "
-                     "LFMN"),
-    "north_america": (0.32, "KJFK KEWR KBOS KORD KATL KDFW KDEN KLAX KSFO KSEA KMIA KIAH "
-                            "KPHX KLAS KMSP KDTW CYYZ CYUL CYVR KCLT KPHL KIAD KMCO KSLC "
-                            "KSAN"),
-    "asia": (0.24, "RJTT RJAA RKSI ZBAA ZSPD ZGGG VHHH RCTP WSSS VTBS WMKK RPLL VIDP VABB "
-                   "OMDB OTHH OERK WIII ZUUU RJBB"),
-    "south_america": (0.06, "SBGR SBGL SAEZ SCEL SKBO MMMX"),
-    "africa": (0.03, "FAOR FACT HECA DNMM HKJK GMMN"),
-    "oceania": (0.03, "YSSY YMML YBBN NZAA YPPH"),
-}
-TYPES = ["A320", "A321", "B738", "A20N", "B38M", "A333", "B77W", "B789", "E190", "AT76"]
-CHUNK_FLIGHTS = 800  # flights simulated per simulate() call
-BLOCK = 0x4000  # addresses per chunk (disjoint blocks: unique addresses)
-
-
-class Variant:
-    def __init__(self, name: str, aircraft: int, minutes: float, flights_per_aircraft: float,
-                 span_before_h: float, span_after_h: float) -> None:
-        self.name = name
-        self.aircraft = aircraft
-        self.minutes = minutes
-        self.flights_per_aircraft = flights_per_aircraft
-        self.span_before_h = span_before_h
-        self.span_after_h = span_after_h
-
-    def key(self, seed: int) -> str:
-        text = json.dumps([GEN_VERSION, self.name, self.aircraft, self.minutes,
-                           self.flights_per_aircraft, self.span_before_h, self.span_after_h,
-                           seed, REGIONS, TYPES, CHUNK_FLIGHTS])
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-VARIANTS = {
-    # flights per concurrent aircraft: calibrated on the generated feeds (see "concurrent")
-    "world": Variant("world", 12_000, 3.0, 2.45, 1.0, 1.0),
-    "hour": Variant("hour", 2_000, 60.0, 3.85, 1.5, 2.0),
-    "smoke": Variant("smoke", 300, 1.0, 2.45, 1.0, 1.0),  # a quick check of the script
-}
-
-
-# --- generation ---------------------------------------------------------------------------
-
-
-def _address_blocks(n: int) -> list[tuple[int, int]]:
-    """``n`` disjoint civil address blocks (no address of a military sub-block)."""
-    from tailwatch.reference.military import in_military_range
-
-    out: list[tuple[int, int]] = []
-    lo = 0x100000
-    while len(out) < n and lo + BLOCK < 0xF00000:
-        block = np.arange(lo, lo + BLOCK, dtype=np.int64)
-        if not bool(in_military_range(block).any()):
-            out.append((lo, lo + BLOCK - 1))
-        lo += BLOCK
-    if len(out) < n:
-        raise SystemExit("not enough civil address blocks")
-    return out
-
-
-def _receivers(hubs: list[str]) -> list[dict[str, Any]]:
-    from tailwatch.reference.airports import airport
-
-    out = []
-    for h in hubs:
-        a = airport(h)
-        out.append({"name": f"rx-{h.lower()}", "lat": float(a.lat_deg), "lon": float(a.lon_deg),
-                    "height_ft": 100.0, "range_nm": 200.0})
-    return out
-
-
-def _chunk_scenario(region: str, hubs: list[str], flights: int, block: tuple[int, int],
-                    seed: int, v: Variant, k: int) -> Any:
-    from tailwatch.simulate import parse_scenario
-
-    start = T0 - dt.timedelta(hours=v.span_before_h)
-    end = T0 + dt.timedelta(hours=v.span_after_h)
-    prefix = "".join(chr(65 + (k // 26 ** i) % 26) for i in (2, 1, 0))
-    data = {
-        "scenario": {"name": f"world-{region}-{k}", "seed": seed,
-                     "windows": [{"start": T0, "end": T0 + dt.timedelta(minutes=v.minutes)}]},
-        "noise": {"single_bit": 0.01, "loss": 0.05, "edge_loss": 0.2},
-        "receivers": _receivers(hubs),
-        "traffic": [{
-            "name": region, "start": start, "end": end, "flights": flights,
-            "airports": hubs, "overflights": 0.25,
-            "airlines": [{"prefix": prefix, "blocks": [[f"{block[0]:06x}", f"{block[1]:06x}"]],
-                          "types": TYPES, "numbers": [1, 9999]}],
-        }],
-    }
-    return parse_scenario(data, source=f"world-{region}-{k}")
-
-
-def generate(v: Variant, path: Path, seed: int) -> dict[str, Any]:
-    """Simulate the variant chunk by chunk and write it as one time-ordered recording."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from tailwatch.core.frames import FrameBatch
-    from tailwatch.ingest.net import Receivers
-    from tailwatch.ingest.record import Recorder
-    from tailwatch.simulate import simulate
-
-    total = round(v.aircraft * v.flights_per_aircraft)
-    plan = []
-    for region, (share, hub_text) in REGIONS.items():
-        hubs = hub_text.split()
-        n = round(total * share)
-        while n > 0:
-            plan.append((region, hubs, min(n, CHUNK_FLIGHTS)))
-            n -= CHUNK_FLIGHTS
-    blocks = _address_blocks(len(plan))
-    reg = Receivers()
-    uid_of: dict[str, int] = {}
-    raws, nbs, ts, rxs, sigs = [], [], [], [], []
-    heard: list[np.ndarray] = []
-    heard_t: list[np.ndarray] = []
-    w0 = time.perf_counter()
-    cols = [TextColumn("[bold]simulate"), BarColumn(), TextColumn("{task.completed}/"
-            "{task.total} chunks, {task.fields[frames]:,} frames"), TimeElapsedColumn()]
-    frames = 0
-    with Progress(*cols, console=console) as bar:
-        task = bar.add_task("sim", total=len(plan), frames=0)
-        for k, (region, hubs, n) in enumerate(plan):
-            scn = _chunk_scenario(region, hubs, n, blocks[k], seed * 1000 + k, v, k)
-            sim = simulate(scn)
-            for r in sim.receivers:
-                if r.name not in uid_of:
-                    uid_of[r.name] = reg.add(r.name, id64=r.id64,
-                                             position=(r.spec.lat, r.spec.lon))
-            lut = np.zeros(max(r.uid for r in sim.receivers) + 1, np.uint16)
-            for r in sim.receivers:
-                lut[r.uid] = uid_of[r.name]
-            fb = sim.frames
-            raws.append(fb.raw)
-            nbs.append(fb.nbytes)
-            ts.append(fb.t_rx)
-            rxs.append(lut[fb.receiver])
-            sigs.append(fb.signal_dbfs)
-            heard.append(sim.schedule["icao24"].astype(np.uint32))
-            heard_t.append(sim.schedule["t"])
-            frames += len(fb)
-            bar.update(task, advance=1, frames=frames)
-    sim_s = time.perf_counter() - w0
-    t = np.concatenate(ts)
-    order = np.argsort(t, kind="stable")
-    raw = np.concatenate(raws)
-    nb = np.concatenate(nbs)
-    rx = np.concatenate(rxs)
-    sig = np.concatenate(sigs)
-    del raws, nbs, rxs, sigs, ts
-    day0 = float(np.floor(t[order[0]] / 86400.0) * 86400.0)
-    rec = Recorder(path, reg, sources=[f"bench/world.py variant {v.name} seed {seed}"])
-    step = 1_000_000
-    for a in range(0, order.size, step):
-        idx = order[a:a + step]
-        tt = t[idx]
-        ticks = np.rint((tt - day0) * 12e6).astype(np.uint64) & np.uint64(2**48 - 1)
-        rec.write(FrameBatch.from_matrix(raw[idx], nb[idx], t_rx=tt, ts_12mhz=ticks,
-                                         signal_dbfs=sig[idx], receiver=rx[idx]))
-    rec.close()
-    a_all = np.concatenate(heard)
-    t_all = np.concatenate(heard_t)
-    buckets = np.floor((t_all - T0.timestamp()) / 10.0).astype(np.int64)
-    keys = np.unique(buckets.astype(np.int64) << 32 | a_all.astype(np.int64))
-    per_bucket = np.bincount((keys >> 32) - (keys >> 32).min())
-    meta = {
-        "variant": v.name, "seed": seed, "frames": int(order.size),
-        "aircraft_heard": int(np.unique(a_all).size),
-        "concurrent_aircraft_mean": float(per_bucket[per_bucket > 0].mean()),
-        "concurrent_aircraft_min": int(per_bucket[per_bucket > 0].min()),
-        "transmissions": int(a_all.size), "receivers": len(reg.names),
-        "flights_simulated": total, "duration_s": v.minutes * 60.0,
-        "generation_s": round(time.perf_counter() - w0, 1), "simulate_s": round(sim_s, 1),
-        "recording_bytes": path.stat().st_size,
-    }
-    (path.parent / (path.name + ".meta.json")).write_text(json.dumps(meta, indent=1))
-    return meta
-
-
-def feed(v: Variant, cache: Path, seed: int) -> tuple[Path, dict[str, Any]]:
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"world-{v.name}-{v.key(seed)}.beast"
-    meta_path = path.parent / (path.name + ".meta.json")
-    if path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        console.print(f"feed from cache: {path} ({meta['frames']:,} frames)")
-        return path, meta
-    console.print(f"generating the {v.name} feed into {path} (once; cached)")
-    meta = generate(v, path, seed)
-    console.print(meta)
-    return path, meta
-
+from common import (
+    RESULTS,
+    ROOT,
+    TimedCall,
+    TimedSink,
+    console,
+    machine,
+    peak_rss_mb,
+    profile_summary,
+    rss_mb,
+    versions,
+)
+from world_feed import REGIONS, VARIANTS, Variant, feed
 
 # --- one measured run (in a child process) --------------------------------------------------
 
@@ -297,7 +117,44 @@ def watchlist(hubs: list[str]) -> Any:
     return load_rules(json.dumps({"rules": rules[:100]}), format="json")
 
 
-def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[str, Any]:
+DETECTORS = ("reference", "compiled")
+
+
+def detector_class(name: str) -> Any:
+    """The detector class called ``name`` (imported on demand: the compiled one may not be
+    there yet). Both take ``military=`` and have ``update(cols)`` / ``flush()``."""
+    if name == "compiled":
+        from tailwatch.detect.compiled.detector import CompiledDetector
+
+        return CompiledDetector
+    from tailwatch.detect import FlightDetector
+
+    return FlightDetector
+
+
+def available_detectors(choice: str) -> tuple[list[str], dict[str, str]]:
+    """The detectors of ``--detector`` that import, and why the others do not (the reference
+    stands in when none does)."""
+    names = list(DETECTORS) if choice == "both" else [choice]
+    ok: list[str] = []
+    missing: dict[str, str] = {}
+    for name in names:
+        try:
+            detector_class(name)
+        except (ImportError, AttributeError) as exc:
+            missing[name] = f"{type(exc).__name__}: {exc}"
+        else:
+            ok.append(name)
+    for name, why in missing.items():
+        console.print(f"[yellow]detector {name} unavailable ({why})[/]")
+    if not ok:
+        console.print("[yellow]carrying on with the reference detector[/]")
+        ok = ["reference"]
+    return ok, missing
+
+
+def child_run(path: Path, config: str, detector: str, tmp: Path, db: Path,
+              profile: Path | None) -> dict[str, Any]:
     from tailwatch.history.detection import detection_sink
     from tailwatch.ingest.aggregator import Aggregator, StoreSink
     from tailwatch.ingest.dedup import Dedup
@@ -312,8 +169,11 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
     for r in (load_sidecar(path) or {}).get("receivers", []):
         reg.add(r["name"], id64=int(r["id64"], 16), position=(r["lat"], r["lon"]))
     # warm-up outside the timing: numba's cached kernels load on first use
-    warm_store = open_store(str(tmp / f"{config}-warm.duckdb"))
-    warm_det = detection_sink(warm_store, aircraft_db=None, aircraft_every_s=1e9)
+    cls = detector_class(detector)
+    warm_db = tmp / f"{db.stem}-warm.duckdb"
+    warm_store = open_store(str(warm_db))
+    warm_det = (detection_sink(warm_store, detector=cls(), aircraft_db=None,
+                               aircraft_every_s=1e9) if config == "full" else None)
     warm = Aggregator(Pipeline(tracker=Tracker(receivers=reg.positions),
                                sinks=[StoreSink(warm_store), *([warm_det] if warm_det else [])]),
                       dedup=Dedup(window_s=1.0), live=False)
@@ -321,14 +181,11 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
         warm.frames(wfb, 0.0)
         if i >= 3:
             break
-    warm.flush()
-    if warm_det is not None:
-        warm_det.flush()
+    warm.flush()  # flushes the sinks too
     warm_store.close()
-    (tmp / f"{config}-warm.duckdb").unlink(missing_ok=True)
-    db = tmp / f"{config}.duckdb"
+    warm_db.unlink(missing_ok=True)
     store = open_store(str(db))
-    store_sink = Timed(StoreSink(store))
+    store_sink = TimedSink(StoreSink(store))
     sinks: list[Any] = [store_sink]
     det = alerts_ev = alerts_pos = publish = None
     n_alerts = [0]
@@ -346,20 +203,20 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
         def on_positions(positions: Any) -> None:
             n_alerts[0] += len(engine.evaluate_positions(positions))
 
-        alerts_ev = Timed(on_events)
-        alerts_pos = Timed(on_positions)
-        raw_det = detection_sink(store, aircraft_db=None, aircraft_every_s=1e9,
-                                 on_events=alerts_ev)
+        alerts_ev = TimedCall(on_events)
+        alerts_pos = TimedCall(on_positions)
+        raw_det = detection_sink(store, detector=cls(), aircraft_db=None,
+                                 aircraft_every_s=1e9, on_events=alerts_ev)
         if raw_det is None:
             raise SystemExit("tailwatch.detect is not available")
-        det = Timed(raw_det)
+        det = TimedSink(raw_det)  # takes the reject-only batches too
         sinks += [det, alerts_pos]
         state = LiveState(store=None)
-        publish = Timed(state.publish)
+        publish = TimedCall(state.publish)
     pipe = Pipeline(tracker=Tracker(receivers=reg.positions), sinks=sinks,
                     snapshot_every_s=float("inf"))
     agg = Aggregator(pipe, dedup=Dedup(window_s=1.0), live=False)
-    dedup_push = Timed(agg.dedup.push)  # type: ignore[union-attr]
+    dedup_push = TimedCall(agg.dedup.push)  # type: ignore[union-attr]
     agg.dedup.push = dedup_push  # type: ignore[method-assign,union-attr]
     next_snap = [float("nan")]
     snaps = [0]
@@ -382,7 +239,11 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
     prof = cProfile.Profile() if profile is not None else None
     ingest_s = 0.0
     rss_samples = []
+    meta_path = path.parent / (path.name + ".meta.json")
+    of = f" of {json.loads(meta_path.read_text())['frames'] / 1e6:.1f}" if (
+        meta_path.exists()) else ""
     c0, w0 = time.process_time(), time.perf_counter()
+    said = w0
     if prof is not None:
         prof.enable()
     it = iter(file_batches(path, receivers=reg, batch_size=65_536))
@@ -396,11 +257,15 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
         agg.frames(fb, 0.0)
         nb += 1
         if nb % 50 == 0:
-            rss_samples.append(_rss_mb())
-    agg.flush()
-    store_sink.flush()
-    if det is not None:
-        det.flush()
+            rss_samples.append(rss_mb())
+            if time.perf_counter() - said >= 30.0:
+                said = time.perf_counter()
+                done = agg.stats.frames_in
+                print(f"    {config}/{detector}: {done / 1e6:.1f}{of} M frames, "
+                      f"{done / (said - w0) / 1e6:.3f} M/s, RSS {rss_samples[-1]:.0f} MB",
+                      file=sys.stderr, flush=True)
+    agg.flush()  # the dedup's last batch, then each sink's flush (timed): the detector's
+    # closes the open flights
     if prof is not None:
         prof.disable()
     wall = time.perf_counter() - w0
@@ -413,13 +278,14 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
     sinks_s = store_sink.s + (det.s if det else 0.0) + (alerts_pos.s if alerts_pos else 0.0)
     api_s = publish.s if publish else 0.0
     out = {
-        "config": config, "wall_s": wall, "cpu_s": cpu, "frames": agg.stats.frames_in,
+        "config": config, "detector": detector if config == "full" else None,
+        "wall_s": wall, "cpu_s": cpu, "frames": agg.stats.frames_in,
         "messages": pipe.stats.messages, "positions": pipe.stats.positions,
         "ingest_s": ingest_s, "dedup_s": dedup_push.s,
         "decode_track_s": wall - ingest_s - dedup_push.s - sinks_s - api_s,
         "store_s": store_sink.s, "detect_s": det_s, "alerts_s": alerts_s, "api_s": api_s,
         "snapshots": snaps[0], "alerts": n_alerts[0],
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "rss_mb_samples": rss_samples[:: max(1, len(rss_samples) // 20)],
         **{f"stored_{k}": v for k, v in counts.items()},
     }
@@ -428,125 +294,119 @@ def child_run(path: Path, config: str, tmp: Path, profile: Path | None) -> dict[
     return out
 
 
-def _peak_rss_mb() -> float:
-    """Peak RSS of this process (VmHWM: unlike ``ru_maxrss``, not inherited from the parent
-    that forked it, which may have held a whole generated feed)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+#: Re-analysis windows hold about this many stored positions (history.detection's default).
+WINDOW_ROWS = 1_000_000
 
 
-def _rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
+def time_windows(store: Any, rows: int = WINDOW_ROWS) -> tuple[list[tuple[Any, Any]], int,
+                                                                float]:
+    """[since, until) windows of about ``rows`` stored positions each in time order, cut at
+    the positions' own times (a 3-minute burst of 4 M positions is cut too), the number of
+    stored positions and their time span in seconds (only the time column is read)."""
+    us = np.asarray(store.query("SELECT epoch_us(t) AS us FROM positions ORDER BY us")
+                    .column(0).to_numpy(), np.int64)
+    if us.size == 0:
+        raise SystemExit("the source store holds no positions")
+    cuts = np.unique(us[rows::rows]).tolist()
+    windows = list(zip([None, *[c / 1e6 for c in cuts]], [*[c / 1e6 for c in cuts], None],
+                       strict=True))
+    return windows, int(us.size), float(us[-1] - us[0]) / 1e6
 
 
-def child_reanalysis(db: Path, rows: int, profile: Path | None) -> dict[str, Any]:
-    """Re-run detection over the positions stored in ``db`` (``rows`` > stored: repeated with
-    shifted addresses), window by window as ``detect_stored`` reads them."""
-    from tailwatch.detect import FlightDetector, places
+def child_reanalysis(db: Path, rows: int, detector: str, window_rows: int,
+                     profile: Path | None) -> dict[str, Any]:
+    """Re-run ``detector`` over the positions stored in ``db``, window by window read back
+    from the store; ``rows`` > stored: the stored history replayed again later in time (see
+    the module docstring), every window read from the store again."""
+    from tailwatch.detect import DetectParams, places
     from tailwatch.store import open_store
     from tailwatch.store.base import to_columns
 
     places.airport_info()  # loaded once per process: not part of the measure
-    store = open_store(str(db))
+    cls = detector_class(detector)
+    store = open_store(str(db), read_only=True)
     w0 = time.perf_counter()
-    table = store.positions()
-    cols = to_columns("positions", table)
-    read_s = time.perf_counter() - w0
-    stored = int(cols["t"].shape[0])
-    store.close()
-    order = np.lexsort((cols["icao24"], cols["t"]))
-    cols = {k: v[order] for k, v in cols.items()}
+    windows, stored, span_s = time_windows(store, window_rows)
+    index_s = time.perf_counter() - w0
+    shift_s = float(math.ceil(span_s + DetectParams().flight_gap_s + 60.0))
     reps = max(1, -(-rows // stored)) if rows else 1
-    det = FlightDetector()
-    window = 1_000_000
+    total = reps * stored
+    # warm-up outside the timing (numba's cached kernels load on first use)
+    first = to_columns("positions", store.positions(until=windows[0][1]))
+    warm = cls()
+    warm.update({k: v[:20_000] for k, v in first.items()})
+    warm.flush()
+    del warm, first
+    det = cls()
     prof = cProfile.Profile() if profile is not None else None
-    n = 0
-    flights = events = 0
-    c0, d0 = time.process_time(), time.perf_counter()
+    n = flights = events = 0
+    read_s = detect_s = cpu_s = 0.0
+    rss_windows: list[float] = []
+    rss_replicas: list[float] = []
+    w0 = said = time.perf_counter()
     if prof is not None:
         prof.enable()
-    # replicas interleaved in time (one world of ``reps`` times the aircraft), in windows
-    for a in range(0, stored, window // reps or 1):
-        part = {k: v[a:a + (window // reps or 1)] for k, v in cols.items()}
-        for r in range(reps):
+    for r in range(reps):
+        for since, until in windows:
+            a = time.perf_counter()
+            cols = to_columns("positions", store.positions(since=since, until=until))
+            b = time.perf_counter()
+            read_s += b - a
             if r:
-                part = dict(part)
-                part["icao24"] = part["icao24"] ^ np.uint32((0x5A5A5 * r) & 0xFFFFFF)
-            f, e = det.update(part)
+                cols["t"] = cols["t"] + r * shift_s
+            c = time.process_time()
+            f, e = det.update(cols)
+            cpu_s += time.process_time() - c
+            detect_s += time.perf_counter() - b
             flights += int(f["flight_id"].shape[0])
             events += int(e["t"].shape[0])
-            n += int(part["t"].shape[0])
+            n += int(cols["t"].shape[0])
+            del cols, f, e
+            rss_windows.append(rss_mb())
+            if time.perf_counter() - said >= 10.0:
+                said = time.perf_counter()
+                print(f"    re-analysis/{detector}: {n / 1e6:.1f} of {total / 1e6:.1f} M "
+                      f"positions ({100 * n / total:.0f} %), replica {r + 1}/{reps}, "
+                      f"{n / detect_s / 1e6:.3f} M/s detecting, read {read_s:.0f} s, RSS "
+                      f"{rss_windows[-1]:.0f} MB, about {(total - n) * (said - w0) / n:.0f} s "
+                      "to go", file=sys.stderr, flush=True)
+        rss_replicas.append(rss_windows[-1])
+    c = time.process_time()
+    b = time.perf_counter()
     f, e = det.flush()
+    cpu_s += time.process_time() - c
+    detect_s += time.perf_counter() - b
     flights += int(f["flight_id"].shape[0])
     events += int(e["t"].shape[0])
+    wall = time.perf_counter() - w0
     if prof is not None:
         prof.disable()
         prof.dump_stats(str(profile))
-    detect_s = time.perf_counter() - d0
-    cpu = time.process_time() - c0
-    passes = _compiled_passes(cols, reps, window)
-    return {"stored_positions": stored, "positions": n, "replicas": reps,
-            "compiled_passes_1_3": passes,
-            "read_s": read_s, "detect_s": detect_s, "detect_cpu_s": cpu,
-            "positions_per_s": n / detect_s, "positions_per_cpu_s": n / cpu if cpu else None,
-            "flights": flights, "events": events,
-            "peak_rss_mb": _peak_rss_mb()}
+    store.close()
+    if n != total:
+        raise SystemExit(f"read {n} positions, expected {total} (windows lost rows)")
+    return {"detector": detector, "stored_positions": stored, "positions": n,
+            "replicas": reps, "replica_shift_s": shift_s, "windows_per_replica": len(windows),
+            "index_s": index_s, "read_s": read_s, "detect_s": detect_s,
+            "detect_cpu_s": cpu_s, "wall_s": wall,
+            "positions_per_s": n / detect_s, "positions_per_cpu_s": n / cpu_s if cpu_s else None,
+            "positions_per_s_with_read": n / (read_s + detect_s),
+            "flights": flights, "events": events, "peak_rss_mb": peak_rss_mb(),
+            "rss_mb_after_each_replica": [round(x) for x in rss_replicas],
+            "rss_mb_windows_max": max(rss_windows)}
 
 
-def _compiled_passes(cols: dict[str, np.ndarray], reps: int, window: int) -> dict[str, Any]:
-    """The compiled detector's passes done so far (accept, kinematics, airports, hysteresis,
-    row events, orbits: not the flights) over the same positions, windows and replicas."""
-    from tailwatch.detect.compiled import OrbitPass, RowEventsPass, StatePasses
-
-    sp = StatePasses()
-    rp = RowEventsPass()
-    op = OrbitPass()
-    stored = int(cols["t"].shape[0])
-    n = events = 0
-    c0, d0 = time.process_time(), time.perf_counter()
-    step = window // reps or 1
-    for a in range(0, stored, step):
-        part = {k: v[a:a + step] for k, v in cols.items()}
-        for r in range(reps):
-            if r:
-                part = dict(part)
-                part["icao24"] = part["icao24"] ^ np.uint32((0x5A5A5 * r) & 0xFFFFFF)
-            rows = sp.update(part)
-            rp.update(rows)
-            op.update(rows)
-            if sp.evicted.size:
-                rp.reset(sp.evicted)
-                op.reset(sp.evicted)
-            events += len(rp.events) + len(op.events)
-            rp.events.take()
-            op.events.take()
-            n += int(part["t"].shape[0])
-    rows = sp.flush()
-    rp.update(rows)
-    op.update(rows)
-    events += len(rp.events) + len(op.events)
-    wall = time.perf_counter() - d0
-    cpu = time.process_time() - c0
-    return {"positions": n, "s": wall, "positions_per_s": n / wall,
-            "positions_per_cpu_s": n / cpu if cpu else None, "events": events}
-
-
-def spawn(args: list[str]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
-                          cwd=ROOT)
+def spawn(args: list[str], may_fail: bool = False) -> dict[str, Any] | None:
+    """Run this script as a child (its progress lines on this terminal's stderr) and return
+    the JSON of its last stdout line; a failed child stops the benchmark unless
+    ``may_fail`` (then ``None``)."""
+    proc = subprocess.run([sys.executable, __file__, *args], stdout=subprocess.PIPE,
+                          text=True, cwd=ROOT)
     if proc.returncode != 0:
-        console.print(proc.stderr[-4000:])
+        if may_fail:
+            console.print(f"[red]child {args} failed (exit {proc.returncode}; its error is "
+                          "above)[/]")
+            return None
         raise SystemExit(f"child {args} failed")
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
@@ -554,122 +414,194 @@ def spawn(args: list[str]) -> dict[str, Any]:
 # --- driver ---------------------------------------------------------------------------------
 
 
-def profile_summary(path: Path, top: int = 25) -> list[dict[str, Any]]:
-    st = pstats.Stats(str(path), stream=io.StringIO())
-    rows = []
-    stats: dict[Any, Any] = st.stats  # type: ignore[attr-defined]
-    for (file, line, name), (_cc, nc, tt, ct, _callers) in stats.items():
-        rows.append({"function": f"{Path(file).name}:{line}:{name}", "calls": nc,
-                     "self_s": round(tt, 3), "cumulative_s": round(ct, 3)})
-    rows.sort(key=lambda r: -r["cumulative_s"])
-    return rows[:top]
+def median_run(runs: list[dict[str, Any]], key: str = "wall_s") -> dict[str, Any]:
+    """The run at the median of ``key`` (over the unprofiled runs when there are any)."""
+    runs = [r for r in runs if not r.get("profiled")] or runs
+    med = statistics.median(r[key] for r in runs)
+    return min(runs, key=lambda r: abs(r[key] - med))
 
 
-def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    med = statistics.median(r["wall_s"] for r in runs)
-    return min(runs, key=lambda r: abs(r["wall_s"] - med))
-
-
-def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path,
-                    save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path, dets: list[str],
+                    reanalyse: bool, save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """Runs of the variant; ``save`` is called with the results so far after each run (a
     long benchmark on a shared machine keeps what it measured)."""
     path, meta = feed(v, args.cache, args.seed)
-    out: dict[str, Any] = {"feed": meta, "runs": {"base": [], "full": []}}
+    configs = [("base", "reference"), *(("full", d) for d in dets)]
+    out: dict[str, Any] = {"feed": meta, "detectors": dets, "runs": {"base": []}}
     for k in range(args.runs):
-        for config in ("base", "full"):
+        for config, det in configs:
+            key = "base" if config == "base" else f"full_{det}"
             load = os.getloadavg()
-            prof = tmp / f"{v.name}-{config}.prof" if (args.profile_full and config == "full"
-                                                       and k == 0) else None
-            keep = (["--keep-db", str(tmp / "reanalysis-source.duckdb")]
-                    if config == "full" and k == args.runs - 1 and args.reanalysis else [])
-            r = spawn(["--child", config, "--feed", str(path), "--tmp", str(tmp), *keep,
-                       *(["--profile-out", str(prof)] if prof else [])])
+            prof = tmp / f"{v.name}-{key}.prof" if (args.profile_full and config == "full"
+                                                    and k == 0) else None
+            db = tmp / f"{key}.duckdb"
+            keep = reanalyse and config == "full" and k == args.runs - 1 and det == dets[-1]
+            r = spawn(["--child", config, "--detector", det, "--feed", str(path), "--tmp",
+                       str(tmp), "--db", str(db),
+                       *(["--profile-out", str(prof)] if prof else [])],
+                      may_fail=det != "reference")
+            if r is None:
+                out.setdefault("failed", {})[key] = f"run {k + 1} failed (see the console)"
+                continue
+            if keep:
+                shutil.move(str(db), str(tmp / "reanalysis-source.duckdb"))
+            db.unlink(missing_ok=True)
             r["loadavg_before"] = load
             r["loadavg_after"] = os.getloadavg()
             r["profiled"] = prof is not None
-            out["runs"][config].append(r)
+            out["runs"].setdefault(key, []).append(r)
             console.print(
-                f"  {v.name} run {k + 1} {config:<4}: {r['frames'] / r['wall_s'] / 1e6:6.3f} "
+                f"  {v.name} run {k + 1} {key:<14}: {r['frames'] / r['wall_s'] / 1e6:6.3f} "
                 f"M frames/s, wall {r['wall_s']:6.1f} s (ingest {r['ingest_s']:.1f}, dedup "
                 f"{r['dedup_s']:.1f}, decode+track {r['decode_track_s']:.1f}, store "
                 f"{r['store_s']:.1f}, detect {r['detect_s']:.1f}, alerts {r['alerts_s']:.1f}, "
                 f"api {r['api_s']:.1f}), RSS {r['peak_rss_mb']:.0f} MB, load "
                 f"{load[0]:.1f}" + (" [profiled]" if prof else ""))
             if prof is not None:
-                out["profile_full_run"] = profile_summary(prof)
-            if out["runs"]["base"] and out["runs"]["full"]:
+                out.setdefault("profile_full_run", {})[det] = profile_summary(prof)
+            if len(out["runs"]) > 1:
                 out["summary"] = summarize(out, meta)
                 save(out)
-    if args.reanalysis:
-        out["summary"].update(reanalysis(v, path, args, tmp, out))
+    if reanalyse and (tmp / "reanalysis-source.duckdb").exists():
+        reanalysis(v, args, tmp, out, dets)
+        out["summary"] = summarize(out, meta)
         save(out)
     return out
 
 
-def summarize(out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
-    """Figures of the median runs (over the unprofiled runs when there are any)."""
-    def pick(config: str) -> dict[str, Any]:
-        rs = [r for r in out["runs"][config] if not r["profiled"]] or out["runs"][config]
-        return median_run(rs)
-
-    base, full = pick("base"), pick("full")
-    frames = base["frames"]
-    span = meta["duration_s"]
+def _full_summary(full: dict[str, Any], base: dict[str, Any], span: float) -> dict[str, Any]:
+    frames = full["frames"]
     with_det_s = full["wall_s"] - full["alerts_s"] - full["api_s"]
     return {
-        "frames": frames,
-        "concurrent_aircraft": round(meta["concurrent_aircraft_mean"]),
-        "receivers": meta["receivers"],
-        "data_span_s": span,
         "stages_s": {k: round(full[k], 2) for k in ("ingest_s", "dedup_s", "decode_track_s",
                                                     "store_s", "detect_s", "alerts_s",
                                                     "api_s", "wall_s")},
-        "frames_per_s": {
-            "decode_track": frames / (base["wall_s"] - base["store_s"]),
-            "plus_store": frames / base["wall_s"],
-            "plus_detection": frames / with_det_s,
-            "plus_alerts": frames / (full["wall_s"] - full["api_s"]),
-            "plus_api_all_stages": frames / full["wall_s"],
-        },
-        "realtime_factor": {
-            "plus_store": span / base["wall_s"],
-            "all_stages": span / full["wall_s"],
-        },
-        "detection_throughput_share": (base["wall_s"]) / with_det_s,
-        "peak_rss_mb": {"base": base["peak_rss_mb"], "full": full["peak_rss_mb"]},
-        "cpu_s_full": full["cpu_s"],
-        "frames_per_cpu_s": {"plus_store": frames / base["cpu_s"],
-                             "all_stages": frames / full["cpu_s"]},
+        "frames_per_s": {"plus_detection": frames / with_det_s,
+                         "plus_alerts": frames / (full["wall_s"] - full["api_s"]),
+                         "plus_api_all_stages": frames / full["wall_s"]},
+        "realtime_factor_all_stages": span / full["wall_s"],
+        # the share of the throughput without detection kept with it (target >= 70 %)
+        "detection_throughput_share": base["wall_s"] / with_det_s,
+        "peak_rss_mb": full["peak_rss_mb"],
+        "cpu_s": full["cpu_s"],
+        "frames_per_cpu_s_all_stages": frames / full["cpu_s"],
         "stored": {k: full[f"stored_{k}"] for k in ("positions", "flights", "events")},
         "alerts": full["alerts"], "snapshots": full["snapshots"],
-        "runs_in_median": {"base": len(out["runs"]["base"]), "full": len(out["runs"]["full"])},
     }
 
 
-def reanalysis(v: Variant, path: Path, args: argparse.Namespace, tmp: Path,
-               out: dict[str, Any]) -> dict[str, Any]:
-    """History re-analysis runs over the positions the last full run stored."""
+def summarize(out: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
+    """Figures of the median runs (over the unprofiled runs when there are any), per
+    detector, and the compiled detector's speed-up over the reference."""
+    runs = out["runs"]
+    base = median_run(runs["base"])
+    frames = base["frames"]
+    span = meta["duration_s"]
+    s: dict[str, Any] = {
+        "frames": frames,
+        "concurrent_aircraft": round(meta["concurrent_aircraft_mean"]),
+        "concurrent_aircraft_min": meta["concurrent_aircraft_min"],
+        "receivers": meta["receivers"],
+        "data_span_s": span,
+        "base": {
+            "stages_s": {k: round(base[k], 2) for k in ("ingest_s", "dedup_s",
+                                                        "decode_track_s", "store_s",
+                                                        "wall_s")},
+            "frames_per_s": {"decode_track": frames / (base["wall_s"] - base["store_s"]),
+                             "plus_store": frames / base["wall_s"]},
+            "realtime_factor_plus_store": span / base["wall_s"],
+            "peak_rss_mb": base["peak_rss_mb"],
+            "frames_per_cpu_s_plus_store": frames / base["cpu_s"],
+        },
+        "detectors": {},
+        "runs_in_median": {k: len([r for r in v if not r.get("profiled")] or v)
+                           for k, v in runs.items()},
+    }
+    for key, rs in runs.items():
+        if key != "base" and rs:  # "full" in results written before the compiled detector
+            det = key.removeprefix("full_") if key != "full" else "reference"
+            s["detectors"][det] = _full_summary(median_run(rs), base, span)
+    ra = out.get("reanalysis_runs") or {}
+    if isinstance(ra, list):  # results written before the compiled detector
+        ra = {"reference": ra}
+    s["reanalysis"] = {det: _reanalysis_summary(rs) for det, rs in ra.items() if rs}
+    ref, comp = s["detectors"].get("reference"), s["detectors"].get("compiled")
+    if ref and comp:
+        s["compiled_vs_reference"] = {
+            "detect_s": ref["stages_s"]["detect_s"] / comp["stages_s"]["detect_s"],
+            "plus_detection_frames_per_s": comp["frames_per_s"]["plus_detection"]
+            / ref["frames_per_s"]["plus_detection"],
+            "all_stages_frames_per_s": comp["frames_per_s"]["plus_api_all_stages"]
+            / ref["frames_per_s"]["plus_api_all_stages"],
+            # a cross-check: the two detectors stored as many flights and events
+            "same_stored_counts": comp["stored"] == ref["stored"],
+        }
+        rr, rc = s["reanalysis"].get("reference"), s["reanalysis"].get("compiled")
+        if rr and rc:
+            s["compiled_vs_reference"]["reanalysis_positions_per_s"] = (
+                rc["positions_per_s"] / rr["positions_per_s"])
+            s["compiled_vs_reference"]["reanalysis_same_positions"] = (
+                rc["positions"] == rr["positions"])
+            s["compiled_vs_reference"]["reanalysis_same_counts"] = (
+                rc["positions"] == rr["positions"]
+                and (rc["flights"], rc["events"]) == (rr["flights"], rr["events"]))
+    return s
+
+
+def _reanalysis_summary(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    med = median_run(rs, "positions_per_s")
+    used = [r for r in rs if not r.get("profiled")] or rs
+    return {"positions": med["positions"], "stored_positions": med["stored_positions"],
+            "replicas": med.get("replicas", 1),
+            "positions_per_s": med["positions_per_s"],
+            "positions_per_cpu_s": med["positions_per_cpu_s"],
+            "positions_per_s_with_read": med.get("positions_per_s_with_read"),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in used),
+            "flights": med["flights"], "events": med["events"], "runs": len(used)}
+
+
+def reanalysis(v: Variant, args: argparse.Namespace, tmp: Path, out: dict[str, Any],
+               dets: list[str]) -> None:
+    """History re-analysis runs, per detector, over the positions the last full run stored."""
     db = tmp / "reanalysis-source.duckdb"
-    ra = []
+    ra: dict[str, list[dict[str, Any]]] = {d: [] for d in dets}
     for k in range(args.runs):
-        load = os.getloadavg()
-        prof = tmp / f"{v.name}-reanalysis.prof" if args.profile and k == 0 else None
-        r = spawn(["--child", "reanalysis", "--db", str(db), "--rows",
-                   str(args.reanalysis_rows),
-                   *(["--profile-out", str(prof)] if prof else [])])
-        r["loadavg_before"] = load
-        r["profiled"] = prof is not None
-        ra.append(r)
-        console.print(f"  {v.name} re-analysis {k + 1}: {r['positions']:,} positions, "
-                      f"{r['positions_per_s'] / 1e6:.3f} M positions/s (read "
-                      f"{r['read_s']:.1f} s), RSS {r['peak_rss_mb']:.0f} MB")
-        if prof is not None:
-            out["profile_reanalysis"] = profile_summary(prof)
+        for d in dets:
+            rows = args.reanalysis_rows
+            if d == "reference" and args.reference_reanalysis_rows is not None:
+                rows = args.reference_reanalysis_rows
+            load = os.getloadavg()
+            prof = tmp / f"{v.name}-reanalysis-{d}.prof" if args.profile and k == 0 else None
+            r = spawn(["--child", "reanalysis", "--detector", d, "--db", str(db), "--rows",
+                       str(rows), "--window-rows", str(args.window_rows),
+                       *(["--profile-out", str(prof)] if prof else [])],
+                      may_fail=d != "reference")
+            if r is None:
+                out.setdefault("failed", {})[f"reanalysis_{d}"] = f"run {k + 1} failed"
+                continue
+            r["loadavg_before"] = load
+            r["loadavg_after"] = os.getloadavg()
+            r["profiled"] = prof is not None
+            ra[d].append(r)
+            console.print(
+                f"  {v.name} re-analysis {k + 1} {d:<9}: {r['positions']:,} positions "
+                f"({r['replicas']} x {r['stored_positions']:,}), "
+                f"{r['positions_per_s'] / 1e6:.3f} M positions/s detecting "
+                f"({r['positions_per_s_with_read'] / 1e6:.3f} M/s with the reads: "
+                f"{r['read_s']:.1f} s), RSS {r['peak_rss_mb']:.0f} MB (after each replica "
+                f"{r['rss_mb_after_each_replica'][:3]}..{r['rss_mb_after_each_replica'][-1:]}),"
+                f" load {load[0]:.1f}" + (" [profiled]" if prof else ""))
+            if prof is not None:
+                out.setdefault("profile_reanalysis", {})[d] = profile_summary(prof)
     out["reanalysis_runs"] = ra
-    rs = [r for r in ra if not r["profiled"]] or ra
-    med = statistics.median(r["positions_per_s"] for r in rs)
-    return {"reanalysis_positions_per_s": med, "reanalysis_positions": ra[0]["positions"]}
+    if ra.get("reference") and (not ra.get("compiled")
+                                or args.reanalysis_rows > ra["reference"][0]["positions"]):
+        rate = statistics.median(r["positions_per_s"] for r in ra["reference"])
+        want = max(args.reanalysis_rows, 100_000_000)
+        console.print(f"  [dim]console estimate only (not in the results): the reference at "
+                      f"{rate / 1e6:.3f} M positions/s would take {want / rate / 60:.0f} min "
+                      f"for {want / 1e6:.0f} M positions, {1e9 / rate / 3600:.1f} h for a day "
+                      "of the world (~1 B)[/]")
 
 
 def main() -> None:
@@ -677,17 +609,27 @@ def main() -> None:
     p.add_argument("--variant", choices=("world", "hour", "both", "smoke"), default="both")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--detector", choices=("compiled", "reference", "both"), default="both",
+                   help="the detector(s) of the full runs and the re-analysis (an unavailable "
+                        "compiled detector is recorded as such; the reference stands in)")
     p.add_argument("--cache", type=Path, default=Path(os.environ.get(
         "TAILWATCH_BENCH_CACHE", Path.home() / ".cache" / "tailwatch")))
     p.add_argument("--profile", action="store_true",
-                   help="profile the first re-analysis run (cProfile; excluded from the "
-                        "median when there are other runs)")
+                   help="profile the first re-analysis run of each detector (cProfile; "
+                        "excluded from the median when there are other runs)")
     p.add_argument("--profile-full", action="store_true",
                    help="also profile the first full pipeline run (excluded from the medians)")
-    p.add_argument("--no-reanalysis", dest="reanalysis", action="store_false")
+    p.add_argument("--no-reanalysis", dest="reanalysis", action="store_false",
+                   help="skip the re-analysis (run on the world variant when it is "
+                        "measured, else on the one variant measured)")
     p.add_argument("--reanalysis-rows", type=int, default=0,
-                   help="re-analyse this many positions (the stored ones repeated with "
-                        "shifted addresses); 0: the stored ones once")
+                   help="re-analyse this many positions (the stored ones replayed again later "
+                        "in time); 0: the stored ones once")
+    p.add_argument("--reference-reanalysis-rows", type=int, default=None,
+                   help="the reference detector's re-analysis size (default: "
+                        "--reanalysis-rows); 0: the stored positions once")
+    p.add_argument("--window-rows", type=int, default=WINDOW_ROWS,
+                   help="stored positions per re-analysis window (read back from the store)")
     p.add_argument("--generate-only", action="store_true")
     p.add_argument("--resummarize", action="store_true",
                    help="recompute the summaries of bench/results/world.json from its runs")
@@ -696,26 +638,20 @@ def main() -> None:
     p.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--rows", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--keep-db", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--profile-out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child == "reanalysis":
-        print(json.dumps(child_reanalysis(args.db, args.rows, args.profile_out)))
+        print(json.dumps(child_reanalysis(args.db, args.rows, args.detector,
+                                          args.window_rows, args.profile_out)))
         return
     if args.child:
-        r = child_run(args.feed, args.child, args.tmp, args.profile_out)
-        db = args.tmp / f"{args.child}.duckdb"
-        if args.keep_db:
-            shutil.move(str(db), str(args.keep_db))
-        else:
-            db.unlink(missing_ok=True)
-        print(json.dumps(r))
+        print(json.dumps(child_run(args.feed, args.child, args.detector, args.tmp, args.db,
+                                   args.profile_out)))
         return
     if args.resummarize:
         old = json.loads((RESULTS / "world.json").read_text())
         for res in old["variants"].values():
-            extra = {k: v for k, v in res["summary"].items() if k.startswith("reanalysis")}
-            res["summary"] = {**summarize(res, res["feed"]), **extra}
+            res["summary"] = summarize(res, res["feed"])
         write_results(old)
         return
     names = ["world", "hour"] if args.variant == "both" else [args.variant]
@@ -723,18 +659,21 @@ def main() -> None:
         for name in names:
             feed(VARIANTS[name], args.cache, args.seed)
         return
+    dets, missing = available_detectors(args.detector)
     tmp = Path(tempfile.mkdtemp(prefix="tailwatch-bench-world-"))
     results: dict[str, Any] = {}
     load_start = os.getloadavg()
 
     def save(name: str, res: dict[str, Any], complete: bool) -> None:
-        results[name] = {**res, "complete": complete}
+        results[name] = {**res, "complete": complete, "detectors_unavailable": missing}
         write_results(payload(args, results, load_start))
 
     try:
         for name in names:
-            res = measure_variant(VARIANTS[name], args, tmp,
-                                  lambda r, n=name: save(n, r, False))  # type: ignore[misc]
+            res = measure_variant(
+                VARIANTS[name], args, tmp, dets,
+                args.reanalysis and name == ("world" if "world" in names else names[0]),
+                lambda r, n=name: save(n, r, False))  # type: ignore[misc]
             save(name, res, True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -770,8 +709,12 @@ def write_results(payload: dict[str, Any]) -> None:
             old = json.loads(path.read_text())
         except ValueError:
             old = {}
-    # a run of one variant keeps the other variant's last result
+    # a run of one variant keeps the other variant's last result (summarised anew: the
+    # summaries' layout has changed with the compiled detector)
     variants = {**old.get("variants", {}), **payload["variants"]}
+    for res in variants.values():
+        if "detectors" not in res.get("summary", {}):
+            res["summary"] = summarize(res, res["feed"])
     payload = {**payload, "variants": variants}
     path.write_text(json.dumps(payload, indent=1, default=float) + "\n")
     table = Table(title="world: median of runs")
@@ -780,25 +723,32 @@ def write_results(payload: dict[str, Any]) -> None:
         table.add_column(col)
     for name, res in variants.items():
         s = res["summary"]
-        fps = s["frames_per_s"]
-        for stage, key in (("decode + track", "decode_track"), ("+ store", "plus_store"),
-                           ("+ detection", "plus_detection"), ("+ alerts", "plus_alerts"),
-                           ("+ live API", "plus_api_all_stages")):
-            stage_s = {"decode_track": s["stages_s"]["decode_track_s"],
-                       "plus_store": s["stages_s"]["store_s"],
-                       "plus_detection": s["stages_s"]["detect_s"],
-                       "plus_alerts": s["stages_s"]["alerts_s"],
-                       "plus_api_all_stages": s["stages_s"]["api_s"]}[key]
-            table.add_row(name, f"{s['concurrent_aircraft']:,}", f"{s['frames']:,}", stage,
-                          f"{stage_s:.1f}", f"{fps[key] / 1e6:.3f} M",
-                          f"{s['data_span_s'] * fps[key] / s['frames']:.1f}")
-        table.add_row(name, "", "", "detection share of throughput",
-                      "", f"{s['detection_throughput_share'] * 100:.0f} %", "")
-        table.add_row(name, "", "", "peak RSS (full)", "", f"{s['peak_rss_mb']['full']:.0f} MB",
-                      "")
-        if "reanalysis_positions_per_s" in s:
-            table.add_row(name, "", f"{s['reanalysis_positions']:,} pos", "re-analysis", "",
-                          f"{s['reanalysis_positions_per_s'] / 1e6:.3f} M pos/s", "")
+        b = s["base"]
+        span, frames = s["data_span_s"], s["frames"]
+        for stage, fps, sec in (
+                ("decode + track", b["frames_per_s"]["decode_track"],
+                 b["stages_s"]["wall_s"] - b["stages_s"]["store_s"]),
+                ("+ store", b["frames_per_s"]["plus_store"], b["stages_s"]["store_s"])):
+            table.add_row(name, f"{s['concurrent_aircraft']:,}", f"{frames:,}", stage,
+                          f"{sec:.1f}", f"{fps / 1e6:.3f} M", f"{span * fps / frames:.1f}")
+        for det, d in s["detectors"].items():
+            for stage, key, sec_key in (("+ detection", "plus_detection", "detect_s"),
+                                        ("+ alerts", "plus_alerts", "alerts_s"),
+                                        ("+ live API", "plus_api_all_stages", "api_s")):
+                fps = d["frames_per_s"][key]
+                table.add_row(name, "", "", f"{stage} ({det})", f"{d['stages_s'][sec_key]:.1f}",
+                              f"{fps / 1e6:.3f} M", f"{span * fps / frames:.1f}")
+            table.add_row(name, "", "", f"throughput kept with detection ({det})", "",
+                          f"{d['detection_throughput_share'] * 100:.0f} %", "")
+            table.add_row(name, "", "", f"peak RSS, full ({det})", "",
+                          f"{d['peak_rss_mb']:.0f} MB", "")
+        for det, r in s.get("reanalysis", {}).items():
+            table.add_row(name, "", f"{r['positions']:,} pos", f"re-analysis ({det})", "",
+                          f"{r['positions_per_s'] / 1e6:.3f} M pos/s", "")
+        for what, x in s.get("compiled_vs_reference", {}).items():
+            if not isinstance(x, bool):
+                table.add_row(name, "", "", f"compiled / reference: {what}", "", f"{x:.1f}×",
+                              "")
     console.print(table)
     console.print(f"written {path.relative_to(ROOT)}")
 
