@@ -30,7 +30,7 @@ from tailwatch.alert.model import Alert
 from tailwatch.alert.rules import load_rules
 from tailwatch.core.frames import FrameBatch
 from tailwatch.data import AFR34ZG, sample_path
-from tailwatch.detect.flights import FlightDetector
+from tailwatch.detect import Detector
 from tailwatch.ingest.files import read_frames
 from tailwatch.pipeline import Pipeline
 from tailwatch.reference.identity import Annotations, identify_many
@@ -109,7 +109,7 @@ class Demo:
         db.parent.mkdir(parents=True, exist_ok=True)
         self.store: Store = open_store(str(db))
         self.identities = Identities(Annotations.load(DEMO_DATA / "annotations.toml"))
-        self.detector = FlightDetector()
+        self.detector = Detector()
         self.alerts = AlertEngine(load_rules(DEMO_DATA / "rules.toml"),
                                   identify=lambda a, c: self.identities.resolve(a, c))
         self.result = DemoResult(db=str(db))
@@ -211,7 +211,7 @@ class Demo:
             # Each source is its own timeline (2024, then 2019): close the first one's flights
             # and start the live table afresh (the recording stays in the store's history).
             self._emit(*self.detector.flush())
-            self.detector = FlightDetector()
+            self.detector = Detector()
             self.pipeline.tracker = Tracker()
             self.console.print("[bold]2/2[/] simulated: the March 2019 airlift to Caracas "
                                "(a reconstruction from press reports, not a recording)")

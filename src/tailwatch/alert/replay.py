@@ -41,13 +41,15 @@ class ReplayResult:
 
 
 def find_detector() -> type | None:
-    """``FlightDetector`` from ``tailwatch.detect`` (or ``tailwatch.detect.flights``), if any."""
-    for name in ("tailwatch.detect", "tailwatch.detect.flights"):
+    """The product's detector (``tailwatch.detect.Detector``, the compiled one; else the
+    reference ``FlightDetector``), if any."""
+    for name, attr in (("tailwatch.detect", "Detector"), ("tailwatch.detect", "FlightDetector"),
+                       ("tailwatch.detect.flights", "FlightDetector")):
         try:
             mod = importlib.import_module(name)
         except ImportError:
             continue
-        cls = getattr(mod, "FlightDetector", None)
+        cls = getattr(mod, attr, None)
         if isinstance(cls, type):
             return cls
     return None

@@ -2,8 +2,9 @@
 detection into a live pipeline.
 
 * :func:`detection_sink` → a :class:`DetectionSink` (or ``None`` when tailwatch.detect is not
-  there): a pipeline sink that feeds each PositionBatch to ``FlightDetector.update`` and writes
-  the flights (upsert) and events to the store, and keeps the ``aircraft`` table current::
+  there): a pipeline sink that feeds each PositionBatch to ``Detector.update`` (the compiled
+  detector) and writes the flights (upsert) and events to the store, and keeps the
+  ``aircraft`` table current::
 
       sink = detection_sink(store)
       pipeline = Pipeline(tracker=..., sinks=[store_sink, *([sink] if sink else [])])
@@ -238,13 +239,14 @@ def detect_stored(
     ``progress``: a callable ``(rows_done, rows_total)`` called after each window; ``None``
     (the default) shows a progress bar on stderr when it is a terminal and the history has
     more than one window; ``False`` shows nothing. ``detector``: the detector class (or
-    factory taking ``military=``; default :class:`~tailwatch.detect.FlightDetector`)."""
+    factory taking ``military=``; default :data:`tailwatch.detect.Detector`, the compiled
+    detector)."""
     if detector is None:
         try:
-            from tailwatch.detect import FlightDetector
+            from tailwatch.detect import Detector
         except ImportError:
             return DetectResult("detector not available")
-        detector = FlightDetector
+        detector = Detector
     det = detector(military=_military(identities))
     if isinstance(getattr(det, "types", None), dict):
         det.types.update(_types(identities))
@@ -299,7 +301,7 @@ def _progress(progress: Progress | bool | None, total: int, windows: int
 
 
 class DetectionSink:
-    """A pipeline sink: positions → ``FlightDetector`` → flights and events in the store, and
+    """A pipeline sink: positions → ``Detector`` (compiled) → flights and events in the store, and
     the ``aircraft`` rows of the aircraft seen (every ``aircraft_every_s`` seconds of wall
     time and at :meth:`flush`).
 
@@ -312,7 +314,7 @@ class DetectionSink:
 
     The positions the tracker rejected as implausible (``PositionBatch.rejects``, set by the
     pipeline, also on batches without positions: ``takes_rejects``) are added up over the
-    waiting batches and passed with them as ``FlightDetector.update(..., rejects=...)``
+    waiting batches and passed with them as ``Detector.update(..., rejects=...)``
     (``implausible_position`` events: these, unlike the rest, are timed by the detector calls,
     at the aircraft's last position then)."""
 
@@ -331,9 +333,9 @@ class DetectionSink:
         max_delay_s: float = 1.0,
     ) -> None:
         if detector is None:
-            from tailwatch.detect import FlightDetector
+            from tailwatch.detect import Detector
 
-            detector = FlightDetector()
+            detector = Detector()
         self.store = store
         self.detector = detector
         self.aircraft_db = aircraft_db
