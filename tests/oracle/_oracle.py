@@ -165,15 +165,20 @@ def _output_of(det: Any, flights: list[Columns], events: list[Columns]) -> Outpu
                   dict(det.hygiene()), n_rows_flights(det.open_flights()))
 
 
+TrackerRejects = dict[int, dict[str, int]]
+"""Positions the tracker rejected since the last call, per address and reason."""
+
+
 def run_detector(cls: Callable[[DetectParams], Any], feed: list[Columns],
-                 params: DetectParams) -> Output:
+                 params: DetectParams, rejects: list[TrackerRejects] | None = None) -> Output:
     """Any detector with the reference's public API (``cls(params)``, ``update``, ``flush``,
-    ``rejects``, ``hygiene()``, ``open_flights()``) over ``feed``, then flushed."""
+    ``rejects``, ``hygiene()``, ``open_flights()``) over ``feed``, then flushed; ``rejects``:
+    the tracker rejects passed with each batch (``update(batch, rejects=...)``)."""
     det = cls(params)
     flights: list[Columns] = []
     events: list[Columns] = []
-    for part in feed:
-        fl, evs = det.update(part)
+    for k, part in enumerate(feed):
+        fl, evs = det.update(part, rejects=rejects[k]) if rejects else det.update(part)
         flights.append(fl)
         events.append(evs)
     fl, evs = det.flush()
@@ -192,11 +197,55 @@ def reference_output(name: str, how: str) -> Output:
 
 @functools.cache
 def detector_output(cls: Callable[[DetectParams], Any], name: str, how: str,
-                    params: DetectParams | None = None) -> Output:
+                    params: DetectParams | None = None, tracker_rejects: bool = False
+                    ) -> Output:
     """:func:`run_detector` over a corpus fed one way, with ``params`` (default
-    :func:`params_for` the feed), cached per class, corpus, feed and parameters."""
-    return run_detector(cls, feed_of(name, how),
-                        params if params is not None else params_for(how))
+    :func:`params_for` the feed), with the tracker rejects of :func:`with_tracker_rejects`
+    or without, cached per class, corpus, feed, parameters and rejects."""
+    params = params if params is not None else params_for(how)
+    if tracker_rejects:
+        feed, rejects = with_tracker_rejects(name, how)
+        return run_detector(cls, feed, params, rejects)
+    return run_detector(cls, feed_of(name, how), params)
+
+
+STRANGER = 0xA0F00D
+"""An address :func:`with_tracker_rejects` gives tracker rejects and never a position."""
+
+
+@functools.cache
+def with_tracker_rejects(name: str, how: str, seed: int = 0
+                         ) -> tuple[list[Columns], list[TrackerRejects]]:
+    """The batches of a corpus fed one way with tracker rejects beside them, as the pipeline
+    passes them (``update(batch, rejects=...)``): with each batch, rejects of up to three of
+    its aircraft (one or two reasons, some counts 0) and now and then of an aircraft of an
+    earlier batch or of :data:`STRANGER`; after every fifth batch a call without positions
+    that brings rejects only."""
+    from tailwatch.track.tracker import IMPLAUSIBLE_REJECTS
+
+    rng = np.random.default_rng(seed + 1000)
+    feed: list[Columns] = []
+    rejects: list[TrackerRejects] = []
+    seen: list[int] = []  # a few aircraft of earlier batches
+    for k, part in enumerate(feed_of(name, how)):
+        here = np.unique(part["icao24"]).tolist()
+        chosen = rng.permutation(here)[:3].tolist() if here else []
+        if seen and rng.random() < 0.2:
+            chosen.append(seen[int(rng.integers(len(seen)))])
+        if rng.random() < 0.3:
+            chosen.append(STRANGER)
+        counts = {int(a): {str(r): int(rng.integers(0, 4))
+                           for r in rng.choice(IMPLAUSIBLE_REJECTS, int(rng.integers(1, 3)),
+                                               replace=False)}
+                  for a in chosen}
+        feed.append(part)
+        rejects.append(counts)
+        if len(seen) < 100:
+            seen += [a for a in here[:5] if a not in seen]
+        if k % 5 == 4 and chosen:
+            feed.append(take(part, slice(0, 0)))
+            rejects.append({int(chosen[0]): {"speed": int(rng.integers(1, 3))}})
+    return feed, rejects
 
 
 @functools.cache
