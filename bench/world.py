@@ -452,7 +452,9 @@ def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path, dets: list[
             prof = tmp / f"{v.name}-{key}.prof" if (args.profile_full and config == "full"
                                                     and k == 0) else None
             db = tmp / f"{key}.duckdb"
-            keep = reanalyse and config == "full" and k == args.runs - 1 and det == dets[-1]
+            # the re-analysis source: the positions of the last run with the first detector
+            # (the reference when it is measured: the one whose failure stops the benchmark)
+            keep = reanalyse and config == "full" and k == args.runs - 1 and det == dets[0]
             r = spawn(["--child", config, "--detector", det, "--feed", str(path), "--tmp",
                        str(tmp), "--db", str(db),
                        *(["--profile-out", str(prof)] if prof else [])],
@@ -479,7 +481,9 @@ def measure_variant(v: Variant, args: argparse.Namespace, tmp: Path, dets: list[
             if len(out["runs"]) > 1:
                 out["summary"] = summarize(out, meta)
                 save(out)
-    if reanalyse and (tmp / "reanalysis-source.duckdb").exists():
+    if reanalyse and not (tmp / "reanalysis-source.duckdb").exists():
+        console.print("[red]no stored positions to re-analyse (the full run failed)[/]")
+    elif reanalyse:
         reanalysis(v, args, tmp, out, dets)
         out["summary"] = summarize(out, meta)
         save(out)
