@@ -109,6 +109,8 @@ class Output:
     rejects: dict[str, int]
     hygiene: dict[str, int]
     n_open: int
+    open_per_call: tuple[Columns, ...] | None = None
+    """With ``open_every_call``: ``open_flights()`` after each ``update``."""
 
 
 @dataclass(frozen=True)
@@ -158,11 +160,13 @@ def reference(name: str, how: str) -> Run:
                _output_of(det, det.flights, det.events))
 
 
-def _output_of(det: Any, flights: list[Columns], events: list[Columns]) -> Output:
+def _output_of(det: Any, flights: list[Columns], events: list[Columns],
+               open_per_call: list[Columns] | None = None) -> Output:
     from tailwatch.detect.output import concat_events, merge_flights, n_rows_flights
 
     return Output(merge_flights(flights), concat_events(events), dict(det.rejects),
-                  dict(det.hygiene()), n_rows_flights(det.open_flights()))
+                  dict(det.hygiene()), n_rows_flights(det.open_flights()),
+                  None if open_per_call is None else tuple(open_per_call))
 
 
 TrackerRejects = dict[int, dict[str, int]]
@@ -170,21 +174,26 @@ TrackerRejects = dict[int, dict[str, int]]
 
 
 def run_detector(cls: Callable[[DetectParams], Any], feed: list[Columns],
-                 params: DetectParams, rejects: list[TrackerRejects] | None = None) -> Output:
+                 params: DetectParams, rejects: list[TrackerRejects] | None = None,
+                 open_every_call: bool = False) -> Output:
     """Any detector with the reference's public API (``cls(params)``, ``update``, ``flush``,
     ``rejects``, ``hygiene()``, ``open_flights()``) over ``feed``, then flushed; ``rejects``:
-    the tracker rejects passed with each batch (``update(batch, rejects=...)``)."""
+    the tracker rejects passed with each batch (``update(batch, rejects=...)``);
+    ``open_every_call``: keep ``open_flights()`` after each call."""
     det = cls(params)
     flights: list[Columns] = []
     events: list[Columns] = []
+    open_per_call: list[Columns] | None = [] if open_every_call else None
     for k, part in enumerate(feed):
         fl, evs = det.update(part, rejects=rejects[k]) if rejects else det.update(part)
         flights.append(fl)
         events.append(evs)
+        if open_per_call is not None:
+            open_per_call.append(det.open_flights())
     fl, evs = det.flush()
     flights.append(fl)
     events.append(evs)
-    return _output_of(det, flights, events)
+    return _output_of(det, flights, events, open_per_call)
 
 
 def reference_output(name: str, how: str) -> Output:
@@ -197,16 +206,16 @@ def reference_output(name: str, how: str) -> Output:
 
 @functools.cache
 def detector_output(cls: Callable[[DetectParams], Any], name: str, how: str,
-                    params: DetectParams | None = None, tracker_rejects: bool = False
-                    ) -> Output:
+                    params: DetectParams | None = None, tracker_rejects: bool = False,
+                    open_every_call: bool = False) -> Output:
     """:func:`run_detector` over a corpus fed one way, with ``params`` (default
     :func:`params_for` the feed), with the tracker rejects of :func:`with_tracker_rejects`
-    or without, cached per class, corpus, feed, parameters and rejects."""
+    or without, keeping the open flights after each call or not (cached per arguments)."""
     params = params if params is not None else params_for(how)
     if tracker_rejects:
         feed, rejects = with_tracker_rejects(name, how)
-        return run_detector(cls, feed, params, rejects)
-    return run_detector(cls, feed_of(name, how), params)
+        return run_detector(cls, feed, params, rejects, open_every_call)
+    return run_detector(cls, feed_of(name, how), params, None, open_every_call)
 
 
 STRANGER = 0xA0F00D

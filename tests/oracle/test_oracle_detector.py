@@ -296,6 +296,25 @@ def test_tracker_rejects_give_the_reference_output(name: str, how: str) -> None:
     assert_same_counters(ref, got, where)
 
 
+@pytest.mark.parametrize("name", [n for n in NAMES if FULL or n not in HEAVY])
+def test_open_flights_after_every_call_are_the_reference_ones(name: str) -> None:
+    """With both processing every aircraft at every call (``process_every_s`` 0, as on the
+    time slices), the flights open after each call are the reference's. (At the default
+    cadence they need not be: the reference holds an aircraft's positions back for up to
+    10 s of data time, a candidate may show them at once.)"""
+    from tailwatch.detect import FlightDetector
+
+    how = "slices0"
+    assert params_for(how).process_every_s == 0.0
+    got = detector_output(candidate_class(), name, how, open_every_call=True).open_per_call
+    ref = detector_output(FlightDetector, name, how, open_every_call=True).open_per_call
+    assert ref is not None and got is not None and len(ref) == len(got)
+    assert any(len(o["flight_id"]) for o in ref)
+    for k, (a, b) in enumerate(zip(ref, got, strict=True)):
+        diffs = flight_differences(a, b)
+        assert not diffs, f"{name}/{how}, open flights after call {k}:{_listed(diffs)}"
+
+
 # --- the harness itself ----------------------------------------------------------------------
 
 
