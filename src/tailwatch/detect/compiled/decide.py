@@ -67,7 +67,8 @@ class DecidePass:
         if self._carry and self._carry["t"].shape[0]:
             self._carry = take(self._carry, ~np.isin(self._carry["slot"], slots))
 
-    def update(self, rows: Columns, now: float, *, final_all: bool = False) -> Columns:
+    def update(self, rows: Columns, now: float, *, final_all: bool = False,
+               final_silent: bool = True) -> Columns:
         p = self.p
         if self._carry and self._carry["t"].shape[0]:
             if rows:
@@ -86,7 +87,9 @@ class DecidePass:
         starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]).astype(np.int64)
         stops = np.r_[starts[1:], n].astype(np.int64)
         last_t = rows["t"][stops - 1]
-        final = np.full(starts.shape[0], final_all) | (now - last_t > p.coverage_gap_s)
+        final = np.full(starts.shape[0], final_all)
+        if final_silent:
+            final |= now - last_t > p.coverage_gap_s
         out = np.full(n, -1, np.int8)
         _decide(slot, rows["t"], rows["_eff"], starts, stops, final, self._prev,
                 p.coverage_gap_s, p.min_run_n, p.min_run_s, p.long_run_s, out)
@@ -104,15 +107,19 @@ class StatePasses:
     with every derived column and ``state``. ``hygiene``: :class:`~.derive.DerivePass`'s
     switches."""
 
-    def __init__(self, params: DetectParams | None = None, **hygiene: bool) -> None:
+    def __init__(self, params: DetectParams | None = None, *, auto_evict: bool = True,
+                 **hygiene: bool) -> None:
         self.p = params or DetectParams()
+        self.auto_evict = auto_evict  # else the owner calls evict() when it is ready
         self.derive = DerivePass(self.p, **hygiene)
         self.decide = DecidePass(self.p)
         self.now = -math.inf
         self._seen_t = np.zeros(0)  # last accepted time per slot
         self.evicted = np.zeros(0, np.int64)  # slots forgotten at the end of the last call
 
-    def update(self, positions: Any) -> Columns:
+    def update(self, positions: Any, *, final_silent: bool = True) -> Columns:
+        """Decided rows of ``positions`` (and of rows carried from earlier calls);
+        ``final_silent=False`` leaves the rows of silent aircraft to :meth:`decide_silent`."""
         rows = self.derive.update(positions)
         t = np.asarray(self.derive.last_input_t)
         if t.size:
@@ -122,15 +129,27 @@ class StatePasses:
             np.maximum.at(self._seen_t, rows["slot"], rows["t"])
         # aircraft silent for coverage_gap_s are decided with final in the same call (the
         # reference's time-outs; deciding in two steps gives the same states)
-        out = self.decide.update(rows, self.now)
-        gone = np.flatnonzero(self.now - self._seen_t[: self.derive.slots.n]
-                              > self.p.evict_after_s)
+        out = self.decide.update(rows, self.now, final_silent=final_silent)
+        if self.auto_evict:
+            self.evict()
+        return out
+
+    def evict(self) -> npt.NDArray[np.int64]:
+        """Forget the aircraft whose last position is ``evict_after_s`` old (never one
+        without a position); returns their slots (also in :attr:`evicted`)."""
+        seen = self._seen_t[: self.derive.slots.n]
+        gone = np.flatnonzero(np.isfinite(seen) & (self.now - seen > self.p.evict_after_s))
         self.evicted = gone
         if gone.size:
             self.derive.reset(gone)
             self.decide.reset(gone)
             self._seen_t[gone] = -math.inf
-        return out
+        return gone
+
+    def decide_silent(self) -> Columns:
+        """The carried rows of the aircraft silent for ``coverage_gap_s``, decided with
+        ``final`` (the reference's time-outs)."""
+        return self.decide.update({}, self.now)
 
     def flush(self) -> Columns:
         return self.decide.update({}, self.now, final_all=True)

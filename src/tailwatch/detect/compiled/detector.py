@@ -78,7 +78,7 @@ class CompiledDetector(FlightDetector):
         super().__init__(params, military=military, military_airports=military_airports,
                          min_runway_ft=min_runway_ft, types=types)
         p = self.p
-        self._passes = StatePasses(p)
+        self._passes = StatePasses(p, auto_evict=False)
         self.rejects = self._passes.derive.rejects
         self._rowev = RowEventsPass(p)
         self._orbit = OrbitPass(p)
@@ -168,15 +168,17 @@ class CompiledDetector(FlightDetector):
             self._time_warned = True
             self.rejects["detect_time_unit_suspect"] += int(np.isfinite(cols["t"]).sum())
             warnings.warn(hy.TimeUnitWarning(problem), stacklevel=2)
-        rows = self._passes.update(cols)
+        rows = self._passes.update(cols, final_silent=False)
         self.now = max(self.now, self._passes.now)
-        gone = self._passes.evicted
         self._batch(rows)
         for icao, counts in (rejects or {}).items():
             self._implausible_counts(int(icao), counts)
+        # time-outs: the last rows of silent aircraft decided (as final), then their flights
+        self._batch(self._passes.decide_silent())
         self._timeouts()
         self._store.expire(self.now)
         self._pre.expire(self.now)
+        gone = self._passes.evict()  # after the time-outs, as the reference
         if gone.size:
             self._evict(gone)
         return self._take()
