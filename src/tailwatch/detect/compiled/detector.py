@@ -56,6 +56,7 @@ __all__ = ["CompiledDetector"]
 _BUF_KEYS = ("t", "lat", "lon", "altitude_ft", "gs_kt", "track_deg", "vrate_fpm", "on_ground",
              "callsign", "squawk", "nic", "nacp", "_v", "_trk", "_alt", "_eff", "_apt",
              "_aptd", "_h", "_step", "_st", "_fs", "emergency")
+_HEAD_KEYS = ("t", "lat", "lon", "_alt", "_trk", "vrate_fpm", "_apt", "_h")
 _STORE_MARGIN_S = 180.0  # store retention beyond the look-backs (batching, chunking)
 
 # time-out state per slot
@@ -95,8 +96,10 @@ class CompiledDetector(FlightDetector):
         self._sticky = np.zeros(0, bool)  # the next rows take the slow way
         self._st = np.zeros(0, np.int8)
         self._last_t = np.zeros(0)
-        self._head_until = np.zeros(0)
-        self._low_t = np.zeros(0)
+        self._head_until = np.zeros(0)  # the first positions kept for the origin: until
+        self._head_open = np.zeros(0, bool)  # the fast way's rows may belong to them
+        self._ga = wk.new_watch(0)
+        self._pre_dirty = np.zeros(0, bool)  # fast ground rows in the taxi-out store
         self._cs = np.zeros(0, np.uint64)
         self._serial = np.zeros(0, np.int64)
         self._pre_from = np.zeros(0)
@@ -116,7 +119,8 @@ class CompiledDetector(FlightDetector):
         self._st = grow(self._st, n, -1)
         self._last_t = grow(self._last_t, n, math.nan)
         self._head_until = grow(self._head_until, n, math.inf)
-        self._low_t = grow(self._low_t, n, -math.inf)
+        self._head_open = grow(self._head_open, n, False)
+        self._pre_dirty = grow(self._pre_dirty, n, False)
         self._cs = grow(self._cs, n, 0)
         self._serial = grow(self._serial, n, -1)
         self._pre_from = grow(self._pre_from, n, -math.inf)
@@ -125,6 +129,9 @@ class CompiledDetector(FlightDetector):
         sums = wk.new_sums(self._free.shape[0])
         sums[:old] = self._sums
         self._sums = sums
+        ga = wk.new_watch(self._free.shape[0])
+        ga[:old] = self._ga
+        self._ga = ga
 
     def _forget(self, slots: npt.NDArray[np.int64]) -> None:
         self._free[slots] = True
@@ -132,7 +139,9 @@ class CompiledDetector(FlightDetector):
         self._st[slots] = -1
         self._last_t[slots] = math.nan
         self._head_until[slots] = math.inf
-        self._low_t[slots] = -math.inf
+        self._head_open[slots] = False
+        self._ga[slots] = wk.new_watch(1)[0]
+        self._pre_dirty[slots] = False
         self._serial[slots] = -1
         self._pre_from[slots] = -math.inf
         self._tstate[slots] = _ACTIVE
@@ -189,6 +198,7 @@ class CompiledDetector(FlightDetector):
         slots = self._passes.derive.slots
         self._rowev._reserve(slots.n)
         self._reserve(slots.n)
+        held = self._gathered(np.arange(slots.n, dtype=np.int64))
         for icao, ac in list(self._aircraft.items()):
             s = slots.find(icao)
             if ac.rejected:  # counts held back by implausible_every_s: the history ends
@@ -197,7 +207,7 @@ class CompiledDetector(FlightDetector):
                     self._rowev._last_jump[s] = -math.inf
                 self._implausible_counts(ac.icao, pending)
             if s >= 0:
-                self._hold(ac, s)
+                self._hold(ac, s, held.get(s))
                 self._sticky[s] = True
             self._finalize(ac, close=True)
         return self._take()
@@ -247,6 +257,7 @@ class CompiledDetector(FlightDetector):
             self._events.rows += sink.rows
             sink.rows = []
         self._store.append(rows)
+        self._heads_due()
 
     def _flight_id(self, icao: int, serial: int) -> str:
         ac = self._aircraft.get(icao)
@@ -259,9 +270,9 @@ class CompiledDetector(FlightDetector):
         cs = np.ascontiguousarray(rows["callsign"].astype("S8")).view(np.uint64)
         kind = np.empty(starts.shape[0], np.int8)
         wk.classify(slot, t, rows["_st"], rows["_h"], cs, starts, stops, self._free,
-                    self._sticky, self._st, self._last_t, self._head_until, self._low_t,
-                    self._cs, p.coverage_gap_s, p.go_around_max_height_ft,
-                    self._low_lookback_s, kind)
+                    self._sticky, self._st, self._last_t, self._cs, rows["_alt"], self._ga,
+                    p.coverage_gap_s, p.go_around_max_height_ft, self._low_lookback_s,
+                    p.go_around_window_s, p.go_around_descent_ft, p.go_around_climb_ft, kind)
         wk.fast_air(slot, t, rows["lat"], rows["lon"], rows["_trk"], rows["_alt"], rows["_v"],
                     rows["gs_kt"].astype(np.float64), rows["_step"], starts, stops, kind,
                     self._serial, self._sums, self._last_t, rows["_fs"])
@@ -269,20 +280,36 @@ class CompiledDetector(FlightDetector):
         if ground.any():
             last = stops[ground] - 1
             self._last_t[slot[last]] = t[last]
+            self._pre_dirty[slot[last]] = True
             seg = np.repeat(ground, stops - starts)
             self._pre.append({"icao24": rows["icao24"][seg], "t": t[seg],
                               "callsign": rows["callsign"][seg]})
         self._tstate[slot[starts]] = _ACTIVE
-        for g in np.flatnonzero(kind == wk.SLOW).tolist():  # Python per aircraft with news
-            self._slow(rows, int(starts[g]), int(stops[g]), int(slot[starts[g]]))
+        slow = np.flatnonzero(kind == wk.SLOW)
+        held = self._gathered(slot[starts[slow]])
+        for g in slow.tolist():  # Python per aircraft with news
+            s = int(slot[starts[g]])
+            self._slow(rows, int(starts[g]), int(stops[g]), s, held.get(s))
 
-    def _slow(self, rows: Columns, a: int, z: int, s: int) -> None:
+    def _gathered(self, slots: npt.NDArray[np.int64]) -> dict[int, Columns]:
+        """The stored rows of those of ``slots`` without a row buffer (one look-up)."""
+        slots = slots[self._free[slots]]
+        if slots.size == 0:
+            return {}
+        icao = self._icao[slots]
+        order = np.argsort(icao)
+        slots, icao = slots[order], icao[order]
+        cols, a, z = self._store.gather(icao)
+        return {int(s): {k: v[int(i):int(j)] for k, v in cols.items()}
+                for s, i, j in zip(slots.tolist(), a.tolist(), z.tolist(), strict=True)}
+
+    def _slow(self, rows: Columns, a: int, z: int, s: int, got: Columns | None) -> None:
         icao = int(rows["icao24"][a])
         ac = self._aircraft.get(icao)
         if ac is None:
             ac = self._aircraft[icao] = self._new_aircraft(icao)
             self._reject_only.discard(icao)
-        self._hold(ac, s)
+        self._hold(ac, s, got)
         lo = n_rows(ac.buf)
         ac.store.append({k: rows[k][a:z] for k in _BUF_KEYS})
         ac.finalized = False
@@ -291,12 +318,15 @@ class CompiledDetector(FlightDetector):
         self._trim(ac)
         self._settle(ac, s)
 
-    def _hold(self, ac: AircraftState, s: int) -> None:
-        """Give ``ac`` its row buffer (from the store), taxi-out rows and flight sums."""
+    def _hold(self, ac: AircraftState, s: int, got: Columns | None = None) -> None:
+        """Give ``ac`` its row buffer (from the store: ``got``, else looked up), taxi-out
+        rows, flight sums and first positions."""
         if not self._free[s]:
             return
         p = self.p
-        got = self._store.rows_of(ac.icao)
+        if got is None:
+            got = self._store.rows_of(ac.icao)
+        self._fill_head(ac, s, got)
         m = n_rows(got)
         if m > p.max_rows_per_aircraft:
             got = {k: v[m - p.max_rows_per_aircraft:] for k, v in got.items()}
@@ -307,14 +337,53 @@ class CompiledDetector(FlightDetector):
         if self._st[s] >= 0:
             ac.state = int(self._st[s])
             ac.last_t = float(self._last_t[s])
-        pre = self._pre.rows_of(ac.icao, float(self._pre_from[s]))
-        if n_rows(pre):
+        pre = self._pre.rows_of(ac.icao, float(self._pre_from[s])) if (
+            self._pre_dirty[s]) else {}
+        self._pre_dirty[s] = False
+        if pre and n_rows(pre):
             t_keep = np.concatenate((ac.pre_t, pre["t"]))
             cs_keep = np.concatenate((ac.pre_cs, pre["callsign"]))
             k = t_keep >= t_keep[-1] - p.taxi_out_s
             ac.pre_t, ac.pre_cs = t_keep[k], cs_keep[k]
         self._pull(ac, s)
         self._free[s] = False
+
+    def _fill_head(self, ac: AircraftState, s: int, got: Columns) -> None:
+        """Add the fast way's rows of the flight's first ``descent_window_s`` in the air to
+        its first positions (``head``), as ``FlightDetector._add_to_flight`` would have."""
+        if not self._head_open[s]:
+            return
+        self._head_open[s] = False
+        f = ac.flight
+        if f is None or f.serial != self._serial[s] or f.first_air is None or not n_rows(got):
+            return
+        p = self.p
+        head_n = n_rows(f.head)
+        room = p.max_rows_per_aircraft - head_n
+        if room <= 0 or (head_n and f.head["t"][-1] - f.head["t"][0] >= p.descent_window_s):
+            return
+        t = got["t"]
+        after = float(f.head["t"][-1]) if head_n else -math.inf
+        rows = np.flatnonzero((got["_fs"] == f.serial) & (got["_st"] == AIR) & (t > after)
+                              & (t <= f.first_air.t + p.descent_window_s))[:room]
+        if rows.size:
+            part = {k: got[k][rows] for k in _HEAD_KEYS}
+            f.head = {k: np.concatenate((f.head[k], part[k])) for k in _HEAD_KEYS} \
+                if head_n else part
+
+    def _heads_due(self) -> None:
+        """Complete the first positions of the flights whose first ``descent_window_s`` in
+        the air have passed on the fast way (once per flight, before the store forgets)."""
+        n = self._head_open.shape[0]
+        due = np.flatnonzero(self._head_open & self._free[:n]
+                             & (self._last_t[:n] > self._head_until[:n]))
+        if due.size == 0:
+            return
+        for s, got in self._gathered(due).items():
+            ac = self._aircraft.get(int(self._icao[s]))
+            if ac is not None:
+                self._fill_head(ac, s, got)
+            self._head_open[s] = False
 
     def _pull(self, ac: AircraftState, s: int) -> None:
         """Fold the fast way's flight sums of slot ``s`` into its flight."""
@@ -358,10 +427,10 @@ class CompiledDetector(FlightDetector):
                 self._cs[s] = np.array([ac.buf["callsign"][-1]], "S8").view(np.uint64)[0]
                 head_n = n_rows(f.head)
                 room = p.max_rows_per_aircraft - head_n
-                open_head = room > 0 and (
+                until = f.first_air.t + p.descent_window_s
+                self._head_open[s] = room > 0 and ac.last_t <= until and (
                     head_n == 0 or f.head["t"][-1] - f.head["t"][0] < p.descent_window_s)
-                self._head_until[s] = (f.first_air.t + p.descent_window_s if open_head
-                                       else -math.inf)
+                self._head_until[s] = until
             elif ac.state == GROUND and f is None:
                 fast = True
                 self._pre_from[s] = ac.last_t
@@ -419,11 +488,12 @@ class CompiledDetector(FlightDetector):
         due = np.flatnonzero(np.isfinite(kept) & (
             ((silent > p.coverage_gap_s) & (ts == _ACTIVE))
             | ((silent > p.flight_gap_s) & (ts == _LEFT))))
+        held = self._gathered(due)
         for s in due.tolist():  # Python per aircraft going silent
             ac = self._aircraft.get(int(self._icao[s]))
             if ac is None:
                 continue
-            self._hold(ac, s)
+            self._hold(ac, s, held.get(s))
             close = bool(silent[s] > p.flight_gap_s)
             self._finalize(ac, close=close)
             self._sticky[s] = True

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from tailwatch.detect.columns import Columns, n_rows, take
 
@@ -49,7 +50,7 @@ class RowStore:
         self._open.append(part)
         self._open_t0 = min(self._open_t0, float(t.min()))
         self._open_t1 = max(self._open_t1, float(t.max()))
-        if self._open_t1 - self._open_t0 >= self.chunk_s or len(self._open) > 64:
+        if self._open_t1 - self._open_t0 >= self.chunk_s or len(self._open) >= 8:
             self._seal()
 
     def _seal(self) -> None:
@@ -78,23 +79,53 @@ class RowStore:
 
     def rows_of(self, icao24: int, after_t: float = -math.inf) -> Columns:
         """The rows held of one aircraft later than ``after_t``, in time order."""
-        key = np.uint32(icao24)
-        parts = []
-        for table in (*self._tables, *self._open):
-            a = int(np.searchsorted(table["icao24"], key, side="left"))
-            z = int(np.searchsorted(table["icao24"], key, side="right"))
-            if z > a:
-                if after_t > -math.inf:
-                    a += int(np.searchsorted(table["t"][a:z], after_t, side="right"))
-                if z > a:
-                    parts.append({k: v[a:z] for k, v in table.items()})
-        if not parts:
-            return {k: np.zeros(0, dtype=self._dtype(k)) for k in self.keys}
-        if len(parts) == 1:
-            return {k: v.copy() for k, v in parts[0].items()}
-        return {k: np.concatenate([p[k] for p in parts]) for k in self.keys}
+        cols, starts, stops = self.gather(np.array([icao24], np.uint32))
+        rows = {k: v[int(starts[0]):int(stops[0])] for k, v in cols.items()}
+        if after_t > -math.inf and n_rows(rows):
+            a = int(np.searchsorted(rows["t"], after_t, side="right"))
+            rows = {k: v[a:] for k, v in rows.items()}
+        return rows
+
+    def gather(self, icao24: npt.NDArray[np.uint32]
+               ) -> tuple[Columns, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The rows held of several aircraft at once: columns sorted by (address, time)
+        and, for each address of ``icao24`` (sorted, unique), its first and end row."""
+        keys = np.asarray(icao24, np.uint32)
+        picks: list[npt.NDArray[np.int64]] = []
+        tables = [*self._tables, *self._open]
+        for table in tables:  # one vectorised look-up per table
+            a = np.searchsorted(table["icao24"], keys, side="left")
+            z = np.searchsorted(table["icao24"], keys, side="right")
+            picks.append(_ranges(a, z))
+        if not tables or not any(p.size for p in picks):
+            empty = {k: np.zeros(0, dtype=self._dtype(k)) for k in self.keys}
+            zeros = np.zeros(keys.size, np.int64)
+            return empty, zeros, zeros
+        cols = {k: np.concatenate([tb[k][ix] for tb, ix in zip(tables, picks, strict=True)])
+                for k in self.keys}
+        # tables are in time order: a stable sort by address keeps each aircraft's in time
+        order = np.argsort(cols["icao24"], kind="stable")
+        cols = take(cols, order)
+        starts = np.searchsorted(cols["icao24"], keys, side="left").astype(np.int64)
+        stops = np.searchsorted(cols["icao24"], keys, side="right").astype(np.int64)
+        return cols, starts, stops
 
     def _dtype(self, key: str) -> np.dtype:
         for table in (*self._tables, *self._open):
             return table[key].dtype
         return np.dtype(np.float64)
+
+
+def _ranges(a: npt.NDArray[np.int64], z: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The row indices ``a[i]:z[i]`` of every i, concatenated."""
+    n = z - a
+    total = int(n.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    keep = n > 0
+    a, n = a[keep], n[keep]
+    ends = np.cumsum(n)
+    idx = np.ones(total, np.int64)
+    idx[0] = a[0]
+    idx[ends[:-1]] = a[1:] - (a[:-1] + n[:-1]) + 1
+    return np.cumsum(idx)

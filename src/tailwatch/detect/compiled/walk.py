@@ -5,10 +5,12 @@ For each aircraft's decided rows of a batch, :func:`classify` says whether they 
 fast way (no Python for this aircraft in this batch):
 
 * ``FAST_AIR``: airborne before and in every row, no silence longer than ``coverage_gap_s``,
-  an open flight whose first positions (the climb kept for the origin) are complete, the same
-  callsign as its last row, and no position low over an airport (below
-  ``go_around_max_height_ft``) in the rows nor in the last ``low_lookback_s`` (the go-around
-  scan's reach);
+  an open flight, the same callsign as its last row, no position low over an airport (below
+  ``go_around_max_height_ft``) in the rows, and no go-around possible: no low position in the
+  last ``low_lookback_s`` reached after a descent of ``go_around_descent_ft`` (judged against
+  an upper bound of the highest altitude of the ``go_around_window_s`` before it: two time
+  buckets), or none of the rows ``go_around_climb_ft`` above the lowest such position (the
+  go-around scan could not confirm a climb in them);
 * ``FAST_GROUND``: on the ground before and in every row, no silence, no flight open;
 * ``SLOW``: anything else (first sight, a change of state, a gap, a take-off or landing
   waiting for its runway, a flight starting): the reference flight logic runs for it.
@@ -37,6 +39,18 @@ B = npt.NDArray[np.bool_]
 U64 = npt.NDArray[np.uint64]
 
 SLOW, FAST_AIR, FAST_GROUND = 0, 1, 2
+
+# the go-around watch per slot: last low position after a descent, lowest of them, time
+# bucket (go_around_window_s) and highest altitude in it and in the one before
+GA_T, GA_MIN, GA_BUCKET, GA_CUR, GA_PREV = 0, 1, 2, 3, 4
+GA_FIELDS = 5
+
+
+def new_watch(n: int) -> F64:
+    """Empty go-around watches for ``n`` slots."""
+    out = np.full((n, GA_FIELDS), -math.inf)
+    out[:, GA_MIN] = math.inf
+    return out
 AIR, GROUND = 0, 1
 
 # flight sums per slot (FlightSums.values columns)
@@ -48,11 +62,12 @@ SUMS = 13
 @nb.njit(cache=True)
 def classify(
     slot: I64, t: F64, state: I8, h: F64, cs: U64, starts: I64, stops: I64,
-    free: B, sticky: B, st_s: I8, last_t: F64, head_until: F64, low_t: F64, cs_s: U64,
-    gap_s: float, low_ft: float, low_lookback_s: float, kind: I8,
+    free: B, sticky: B, st_s: I8, last_t: F64, cs_s: U64, alt: F64, ga: F64,
+    gap_s: float, low_ft: float, low_lookback_s: float, window_s: float, descent_ft: float,
+    climb_ft: float, kind: I8,
 ) -> None:
-    """The way of each aircraft segment (module docstring); updates ``low_t`` (the last
-    airborne position below ``low_ft`` over its airport) for every segment."""
+    """The way of each aircraft segment (module docstring); updates each slot's go-around
+    watch ``ga`` (:data:`GA_FIELDS`) with every segment."""
     for g in range(starts.shape[0]):
         a = starts[g]
         z = stops[g]
@@ -66,21 +81,34 @@ def classify(
                     ok = False
                     break
             if ok and st == AIR:
-                if t[a] <= head_until[s] or t[a] - low_t[s] <= low_lookback_s:
-                    ok = False
-                else:
-                    for i in range(a, z):
-                        if cs[i] != cs_s[s] or h[i] < low_ft:
-                            ok = False
-                            break
+                watch = t[a] - ga[s, GA_T] <= low_lookback_s
+                for i in range(a, z):
+                    if cs[i] != cs_s[s] or h[i] < low_ft or (
+                            watch and alt[i] >= ga[s, GA_MIN] + climb_ft):
+                        ok = False
+                        break
                 if ok:
                     k = FAST_AIR
             elif ok:
                 k = FAST_GROUND
         kind[g] = k
-        for i in range(a, z):
-            if state[i] == AIR and h[i] < low_ft:
-                low_t[s] = t[i]
+        for i in range(a, z):  # the go-around watch
+            al = alt[i]
+            if math.isnan(al):
+                continue
+            b = math.floor(t[i] / window_s)
+            if b != ga[s, GA_BUCKET]:
+                ga[s, GA_PREV] = ga[s, GA_CUR] if b == ga[s, GA_BUCKET] + 1 else -math.inf
+                ga[s, GA_CUR] = -math.inf
+                ga[s, GA_BUCKET] = b
+            top = max(ga[s, GA_PREV], ga[s, GA_CUR])  # >= the highest of the window before
+            if state[i] == AIR and h[i] < low_ft and top - al >= descent_ft:
+                if t[i] - ga[s, GA_T] > low_lookback_s or al < ga[s, GA_MIN]:
+                    ga[s, GA_MIN] = al if t[i] - ga[s, GA_T] > low_lookback_s else min(
+                        al, ga[s, GA_MIN])
+                ga[s, GA_T] = t[i]
+            if al > ga[s, GA_CUR]:
+                ga[s, GA_CUR] = al
 
 
 @nb.njit(cache=True)
