@@ -100,6 +100,7 @@ class CompiledDetector(FlightDetector):
         self._head_open = np.zeros(0, bool)  # the fast way's rows may belong to them
         self._ga = wk.new_watch(0)
         self._pre_dirty = np.zeros(0, bool)  # fast ground rows in the taxi-out store
+        self._taxi_until = np.zeros(0)  # landed flight open on the ground: taxi-in until
         self._cs = np.zeros(0, np.uint64)
         self._serial = np.zeros(0, np.int64)
         self._pre_from = np.zeros(0)
@@ -121,6 +122,7 @@ class CompiledDetector(FlightDetector):
         self._head_until = grow(self._head_until, n, math.inf)
         self._head_open = grow(self._head_open, n, False)
         self._pre_dirty = grow(self._pre_dirty, n, False)
+        self._taxi_until = grow(self._taxi_until, n, -math.inf)
         self._cs = grow(self._cs, n, 0)
         self._serial = grow(self._serial, n, -1)
         self._pre_from = grow(self._pre_from, n, -math.inf)
@@ -142,6 +144,7 @@ class CompiledDetector(FlightDetector):
         self._head_open[slots] = False
         self._ga[slots] = wk.new_watch(1)[0]
         self._pre_dirty[slots] = False
+        self._taxi_until[slots] = -math.inf
         self._serial[slots] = -1
         self._pre_from[slots] = -math.inf
         self._tstate[slots] = _ACTIVE
@@ -222,7 +225,8 @@ class CompiledDetector(FlightDetector):
 
     def open_flights(self) -> Columns:
         """The flights open now, as FLIGHT_FIELDS columns (not final)."""
-        for s in np.flatnonzero(self._sums[:, wk.N] > 0).tolist():
+        for s in np.flatnonzero((self._sums[:, wk.N] > 0) | (self._sums[:, wk.G_N] > 0)
+                                ).tolist():
             ac = self._aircraft.get(int(self._icao[s]))
             if ac is not None:
                 self._pull(ac, s)
@@ -271,6 +275,7 @@ class CompiledDetector(FlightDetector):
         kind = np.empty(starts.shape[0], np.int8)
         wk.classify(slot, t, rows["_st"], rows["_h"], cs, starts, stops, self._free,
                     self._sticky, self._st, self._last_t, self._cs, rows["_alt"], self._ga,
+                    self._taxi_until,
                     p.coverage_gap_s, p.go_around_max_height_ft, self._low_lookback_s,
                     p.go_around_window_s, p.go_around_descent_ft, p.go_around_climb_ft, kind)
         wk.fast_air(slot, t, rows["lat"], rows["lon"], rows["_trk"], rows["_alt"], rows["_v"],
@@ -388,11 +393,17 @@ class CompiledDetector(FlightDetector):
     def _pull(self, ac: AircraftState, s: int) -> None:
         """Fold the fast way's flight sums of slot ``s`` into its flight."""
         row = self._sums[s]
-        n = int(row[wk.N])
-        if n == 0:
+        n, g = int(row[wk.N]), int(row[wk.G_N])
+        if n + g == 0:
             return
         f = ac.flight
-        if f is not None:
+        if f is not None and g:  # taxi-in rows (never in the same stretch as air rows)
+            f.n += g
+            f.last_seen = float(row[wk.G_LAST_T])
+            name = bytes(self._cs[s:s + 1].view("S8")[0]).decode("ascii", "replace").strip()
+            if name:
+                f.callsigns[name] = f.callsigns.get(name, 0) + g
+        if f is not None and n:
             f.n += n
             f.last_seen = float(row[wk.LAST_T])
             f.dist_nm += float(row[wk.DIST])
@@ -419,6 +430,7 @@ class CompiledDetector(FlightDetector):
         self._last_t[s] = ac.last_t
         f = ac.flight
         fast = False
+        self._taxi_until[s] = -math.inf
         if not ac.pendings and ac.n_done == n_rows(ac.buf) and n_rows(ac.buf):
             if (ac.state == AIR and f is not None and not f.landed and not f.closed
                     and f.first_air is not None and f.prev_air is not None):
@@ -434,6 +446,12 @@ class CompiledDetector(FlightDetector):
             elif ac.state == GROUND and f is None:
                 fast = True
                 self._pre_from[s] = ac.last_t
+            elif (ac.state == GROUND and f is not None and f.landed and not f.closed
+                  and math.isfinite(f.landing_t)):
+                fast = True  # taxi-in
+                self._serial[s] = f.serial
+                self._cs[s] = np.array([ac.buf["callsign"][-1]], "S8").view(np.uint64)[0]
+                self._taxi_until[s] = f.landing_t + p.taxi_in_s
         self._sticky[s] = not fast
         if fast:
             ac.store = Buffer()

@@ -12,6 +12,8 @@ fast way (no Python for this aircraft in this batch):
   buckets), or none of the rows ``go_around_climb_ft`` above the lowest such position (the
   go-around scan could not confirm a climb in them);
 * ``FAST_GROUND``: on the ground before and in every row, no silence, no flight open;
+* ``FAST_TAXI``: the same after a landing, within ``taxi_in_s`` of it (the flight takes the
+  rows: positions, last seen) and with the same callsign;
 * ``SLOW``: anything else (first sight, a change of state, a gap, a take-off or landing
   waiting for its runway, a flight starting): the reference flight logic runs for it.
 
@@ -38,7 +40,7 @@ I8 = npt.NDArray[np.int8]
 B = npt.NDArray[np.bool_]
 U64 = npt.NDArray[np.uint64]
 
-SLOW, FAST_AIR, FAST_GROUND = 0, 1, 2
+SLOW, FAST_AIR, FAST_GROUND, FAST_TAXI = 0, 1, 2, 3
 
 # the go-around watch per slot: last low position after a descent, lowest of them, time
 # bucket (go_around_window_s) and highest altitude in it and in the one before
@@ -56,13 +58,15 @@ AIR, GROUND = 0, 1
 # flight sums per slot (FlightSums.values columns)
 N, DIST, MAX_ALT, HI_SUM, HI_N, MID_SUM, MID_N = 0, 1, 2, 3, 4, 5, 6
 LAST_T, LAST_LAT, LAST_LON, LAST_TRK, LAST_ALT, LAST_V = 7, 8, 9, 10, 11, 12
-SUMS = 13
+G_N, G_LAST_T = 13, 14  # taxi-in rows
+SUMS = 15
 
 
 @nb.njit(cache=True)
 def classify(
     slot: I64, t: F64, state: I8, h: F64, cs: U64, starts: I64, stops: I64,
     free: B, sticky: B, st_s: I8, last_t: F64, cs_s: U64, alt: F64, ga: F64,
+    taxi_until: F64,
     gap_s: float, low_ft: float, low_lookback_s: float, window_s: float, descent_ft: float,
     climb_ft: float, kind: I8,
 ) -> None:
@@ -89,8 +93,15 @@ def classify(
                         break
                 if ok:
                     k = FAST_AIR
-            elif ok:
+            elif ok and taxi_until[s] == -math.inf:
                 k = FAST_GROUND
+            elif ok and t[z - 1] < taxi_until[s]:
+                for i in range(a, z):
+                    if cs[i] != cs_s[s]:
+                        ok = False
+                        break
+                if ok:
+                    k = FAST_TAXI
         kind[g] = k
         for i in range(a, z):  # the go-around watch
             al = alt[i]
@@ -117,9 +128,20 @@ def fast_air(
     starts: I64, stops: I64, kind: I8, serial: I64, sums: F64, last_t: F64,
     fs: npt.NDArray[np.int32],
 ) -> None:
-    """Flight sums of the ``FAST_AIR`` segments (as ``FlightDetector._add_to_flight`` adds
-    them), each row marked with its flight's serial."""
+    """Flight sums of the ``FAST_AIR`` and ``FAST_TAXI`` segments (as
+    ``FlightDetector._add_to_flight`` adds them), each row marked with its flight's
+    serial."""
     for g in range(starts.shape[0]):
+        if kind[g] == FAST_TAXI:
+            a = starts[g]
+            z = stops[g]
+            s = slot[a]
+            for i in range(a, z):
+                fs[i] = serial[s]
+            sums[s, G_N] += z - a
+            sums[s, G_LAST_T] = t[z - 1]
+            last_t[s] = t[z - 1]
+            continue
         if kind[g] != FAST_AIR:
             continue
         a = starts[g]
