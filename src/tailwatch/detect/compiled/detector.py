@@ -101,6 +101,7 @@ class CompiledDetector(FlightDetector):
         self._ga = wk.new_watch(0)
         self._pre_dirty = np.zeros(0, bool)  # fast ground rows in the taxi-out store
         self._taxi_until = np.zeros(0)  # landed flight open on the ground: taxi-in until
+        self._due_t = np.zeros(0)  # the first take-off / landing waiting for its runway due
         self._cs = np.zeros(0, np.uint64)
         self._serial = np.zeros(0, np.int64)
         self._pre_from = np.zeros(0)
@@ -123,6 +124,7 @@ class CompiledDetector(FlightDetector):
         self._head_open = grow(self._head_open, n, False)
         self._pre_dirty = grow(self._pre_dirty, n, False)
         self._taxi_until = grow(self._taxi_until, n, -math.inf)
+        self._due_t = grow(self._due_t, n, math.inf)
         self._cs = grow(self._cs, n, 0)
         self._serial = grow(self._serial, n, -1)
         self._pre_from = grow(self._pre_from, n, -math.inf)
@@ -145,6 +147,7 @@ class CompiledDetector(FlightDetector):
         self._ga[slots] = wk.new_watch(1)[0]
         self._pre_dirty[slots] = False
         self._taxi_until[slots] = -math.inf
+        self._due_t[slots] = math.inf
         self._serial[slots] = -1
         self._pre_from[slots] = -math.inf
         self._tstate[slots] = _ACTIVE
@@ -273,11 +276,11 @@ class CompiledDetector(FlightDetector):
         t = rows["t"]
         cs = np.ascontiguousarray(rows["callsign"].astype("S8")).view(np.uint64)
         kind = np.empty(starts.shape[0], np.int8)
-        wk.classify(slot, t, rows["_st"], rows["_h"], cs, starts, stops, self._free,
-                    self._sticky, self._st, self._last_t, self._cs, rows["_alt"], self._ga,
-                    self._taxi_until,
-                    p.coverage_gap_s, p.go_around_max_height_ft, self._low_lookback_s,
-                    p.go_around_window_s, p.go_around_descent_ft, p.go_around_climb_ft, kind)
+        wk.classify(slot, t, rows["_st"], cs, starts, stops, rows["_h"], rows["_alt"],
+                    self._free, self._sticky, self._st, self._last_t, self._cs, self._due_t,
+                    self._taxi_until, self._ga, p.coverage_gap_s, p.go_around_max_height_ft,
+                    self._low_lookback_s, p.go_around_window_s, p.go_around_descent_ft,
+                    p.go_around_climb_ft, kind)
         wk.fast_air(slot, t, rows["lat"], rows["lon"], rows["_trk"], rows["_alt"], rows["_v"],
                     rows["gs_kt"].astype(np.float64), rows["_step"], starts, stops, kind,
                     self._serial, self._sums, self._last_t, rows["_fs"])
@@ -431,7 +434,8 @@ class CompiledDetector(FlightDetector):
         f = ac.flight
         fast = False
         self._taxi_until[s] = -math.inf
-        if not ac.pendings and ac.n_done == n_rows(ac.buf) and n_rows(ac.buf):
+        self._due_t[s] = min((q.horizon(p) for q in ac.pendings), default=math.inf)
+        if ac.n_done == n_rows(ac.buf) and n_rows(ac.buf):
             if (ac.state == AIR and f is not None and not f.landed and not f.closed
                     and f.first_air is not None and f.prev_air is not None):
                 fast = True

@@ -5,20 +5,22 @@ For each aircraft's decided rows of a batch, :func:`classify` says whether they 
 fast way (no Python for this aircraft in this batch):
 
 * ``FAST_AIR``: airborne before and in every row, no silence longer than ``coverage_gap_s``,
-  an open flight, the same callsign as its last row, no position low over an airport (below
-  ``go_around_max_height_ft``) in the rows, and no go-around possible: no low position in the
-  last ``low_lookback_s`` reached after a descent of ``go_around_descent_ft`` (judged against
-  an upper bound of the highest altitude of the ``go_around_window_s`` before it: two time
-  buckets), or none of the rows ``go_around_climb_ft`` above the lowest such position (the
-  go-around scan could not confirm a climb in them);
+  an open flight, the same callsign as its last row, and no go-around possible: no row
+  ``go_around_climb_ft`` above the lowest position low over an airport (below
+  ``go_around_max_height_ft``) reached after a descent of ``go_around_descent_ft`` in the last
+  ``low_lookback_s`` (the descent judged against an upper bound of the highest altitude of
+  the ``go_around_window_s`` before it: two time buckets) — the go-around scan could not
+  confirm a climb in them, so descending on an approach is fast too;
 * ``FAST_GROUND``: on the ground before and in every row, no silence, no flight open;
 * ``FAST_TAXI``: the same after a landing, within ``taxi_in_s`` of it (the flight takes the
   rows: positions, last seen) and with the same callsign;
 * ``SLOW``: anything else (first sight, a change of state, a gap, a take-off or landing
   waiting for its runway, a flight starting): the reference flight logic runs for it.
 
-An aircraft the flight logic last left with something pending is marked ``sticky`` and takes
-the slow way until it settles. :func:`fast_air` then adds the rows of ``FAST_AIR`` aircraft to
+Every fast way also needs the rows to end before the aircraft's take-off or landing waiting
+for its runway is due (``due_t``: it is then resolved by the flight logic). An aircraft the
+flight logic last left in the middle of something else is marked ``sticky`` and takes the
+slow way until it settles. :func:`fast_air` then adds the rows of ``FAST_AIR`` aircraft to
 their flight's sums (positions, distance, highest altitude, cruise speed sums, last fix),
 which are folded into the flight when the flight logic next needs it.
 """
@@ -64,47 +66,35 @@ SUMS = 15
 
 @nb.njit(cache=True)
 def classify(
-    slot: I64, t: F64, state: I8, h: F64, cs: U64, starts: I64, stops: I64,
-    free: B, sticky: B, st_s: I8, last_t: F64, cs_s: U64, alt: F64, ga: F64,
-    taxi_until: F64,
-    gap_s: float, low_ft: float, low_lookback_s: float, window_s: float, descent_ft: float,
-    climb_ft: float, kind: I8,
+    slot: I64, t: F64, state: I8, cs: U64, starts: I64, stops: I64, h: F64, alt: F64,
+    free: B, sticky: B, st_s: I8, last_t: F64, cs_s: U64, due_t: F64, taxi_until: F64,
+    ga: F64, gap_s: float, low_ft: float, low_lookback_s: float, window_s: float,
+    descent_ft: float, climb_ft: float, kind: I8,
 ) -> None:
     """The way of each aircraft segment (module docstring); updates each slot's go-around
-    watch ``ga`` (:data:`GA_FIELDS`) with every segment."""
+    watch ``ga`` (:data:`GA_FIELDS`) with every row, fast or not."""
     for g in range(starts.shape[0]):
         a = starts[g]
         z = stops[g]
         s = slot[a]
-        k = SLOW
         st = st_s[s]
-        if free[s] and not sticky[s] and st >= 0 and t[a] - last_t[s] <= gap_s:
-            ok = True
-            for i in range(a, z):
+        taxi = taxi_until[s] != -math.inf
+        ok = (free[s] and not sticky[s] and st >= 0 and t[a] - last_t[s] <= gap_s
+              and t[z - 1] < due_t[s])
+        for i in range(a, z):
+            al = alt[i]
+            if ok:
                 if state[i] != st or (i > a and t[i] - t[i - 1] > gap_s):
                     ok = False
-                    break
-            if ok and st == AIR:
-                watch = t[a] - ga[s, GA_T] <= low_lookback_s
-                for i in range(a, z):
-                    if cs[i] != cs_s[s] or h[i] < low_ft or (
-                            watch and alt[i] >= ga[s, GA_MIN] + climb_ft):
+                elif st == AIR:
+                    # a climb that could confirm a go-around after a low position
+                    if cs[i] != cs_s[s] or (
+                            not math.isnan(al) and t[i] - ga[s, GA_T] <= low_lookback_s
+                            and al >= ga[s, GA_MIN] + climb_ft):
                         ok = False
-                        break
-                if ok:
-                    k = FAST_AIR
-            elif ok and taxi_until[s] == -math.inf:
-                k = FAST_GROUND
-            elif ok and t[z - 1] < taxi_until[s]:
-                for i in range(a, z):
-                    if cs[i] != cs_s[s]:
-                        ok = False
-                        break
-                if ok:
-                    k = FAST_TAXI
-        kind[g] = k
-        for i in range(a, z):  # the go-around watch
-            al = alt[i]
+                elif taxi and cs[i] != cs_s[s]:
+                    ok = False
+            # the go-around watch
             if math.isnan(al):
                 continue
             b = math.floor(t[i] / window_s)
@@ -114,12 +104,22 @@ def classify(
                 ga[s, GA_BUCKET] = b
             top = max(ga[s, GA_PREV], ga[s, GA_CUR])  # >= the highest of the window before
             if state[i] == AIR and h[i] < low_ft and top - al >= descent_ft:
-                if t[i] - ga[s, GA_T] > low_lookback_s or al < ga[s, GA_MIN]:
-                    ga[s, GA_MIN] = al if t[i] - ga[s, GA_T] > low_lookback_s else min(
-                        al, ga[s, GA_MIN])
+                if t[i] - ga[s, GA_T] > low_lookback_s:
+                    ga[s, GA_MIN] = al
+                else:
+                    ga[s, GA_MIN] = min(al, ga[s, GA_MIN])
                 ga[s, GA_T] = t[i]
             if al > ga[s, GA_CUR]:
                 ga[s, GA_CUR] = al
+        k = SLOW
+        if ok:
+            if st == AIR:
+                k = FAST_AIR
+            elif not taxi:
+                k = FAST_GROUND
+            elif t[z - 1] < taxi_until[s]:
+                k = FAST_TAXI
+        kind[g] = k
 
 
 @nb.njit(cache=True)
