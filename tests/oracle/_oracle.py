@@ -9,7 +9,8 @@ here as long as those two steps keep their names and column names; if they chang
 capture below is the one place to adapt.
 
 Corpora (:func:`corpora`): the real trajectories in tests/data, those in ../shared/data
-(skipped when absent), simulator scenarios decoded and tracked, and synthetic itineraries.
+(skipped when absent), simulator scenarios decoded and tracked (one busy, ``_scenes``),
+synthetic itineraries and synthetic approaches and go-arounds (``_scenes``).
 Feeding (:func:`batches`): the whole history at once, random batch splits, and time slices.
 """
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import _scenes
 import numpy as np
 
 from tailwatch.detect import FlightDetector, from_traffic_records
@@ -439,6 +441,8 @@ def corpora() -> dict[str, Callable[[], Columns]]:
         "sim_emergency": lambda: simulated("emergency"),
         "synthetic_itineraries": synthetic_itineraries,
         "synthetic_anomalies": synthetic_anomalies,
+        "synthetic_go_arounds": _scenes.synthetic_go_arounds,
+        "sim_world_smoke": _scenes.sim_world_smoke,
     }
     shared = {"shared_switzerland_day": ("traffic_switzerland_day.json.gz", 120),
               "shared_noisy_ground": ("traffic_noisy_ground.json.gz", None),
