@@ -59,14 +59,19 @@ def test_the_busy_corpus_is_busy() -> None:
 
 # --- constructor options ----------------------------------------------------------------------
 
-OPTION_CORPORA = ("synthetic_go_arounds", "sim_world_smoke", "zurich_airport")
+OPTION_CORPORA = ("synthetic_go_arounds", "sim_world_smoke")
+"""Corpora on which ``types=`` changes the reference's flights or events (runway needs:
+the candidate airports of unseen take-offs and landings)."""
 TYPES = ("B744", "A320", "C172", "AT76", "B77W", "E190")
 
 
 def _options(name: str) -> dict[str, Any]:
-    """Every third address of the corpus military, every address a type designator."""
+    """A few addresses military (every other one of those with an airport in the
+    reference's events, up to 8), every address a type designator."""
     addresses = np.unique(corpus(name)["icao24"]).tolist()
-    return {"military": [int(a) for a in addresses[::3]],
+    ev = reference_output(name, "whole").events
+    at_airports = np.unique(ev["icao24"][ev["airport"] != ""]).tolist()
+    return {"military": [int(a) for a in at_airports[::2][:8]],
             "types": {int(a): TYPES[k % len(TYPES)] for k, a in enumerate(addresses)}}
 
 
@@ -74,6 +79,25 @@ def _with(cls: Any, **options: Any) -> Any:
     def make(params: DetectParams) -> Any:
         return cls(params, **options)
     return make
+
+
+@pytest.mark.parametrize("name", OPTION_CORPORA)
+def test_the_options_matter_on_these_corpora(name: str) -> None:
+    """``military=`` brings military_at_civil_airport events, ``types=`` changes flights or
+    events: the comparison below tests both options."""
+    from test_oracle_detector import event_differences, flight_differences
+
+    from tailwatch.detect import FlightDetector
+
+    options = _options(name)
+    feed, params = feed_of(name, "whole"), params_for("whole")
+    plain = reference_output(name, "whole")
+    military = run_detector(_with(FlightDetector, military=options["military"]), feed, params)
+    both = run_detector(_with(FlightDetector, **options), feed, params)
+    assert not (plain.events["type"] == "military_at_civil_airport").any()
+    assert (military.events["type"] == "military_at_civil_airport").any()
+    assert flight_differences(military.flights, both.flights) or any(
+        event_differences(military.events, both.events))
 
 
 @pytest.mark.parametrize("how", ["whole", "random0", "slices0"])
