@@ -52,9 +52,9 @@ def _decide(
 
 
 class DecidePass:
-    """Hysteresis over batches (module docstring). :meth:`update` takes pass 1's rows and
-    returns the rows decided by it (any earlier rows carried over included), sorted by
-    (icao24, t), with a ``state`` column (0 air, 1 ground)."""
+    """Hysteresis over batches (module docstring). :meth:`update` takes pass 1's rows (sorted
+    by (icao24, t)) and returns the rows decided by it (any earlier rows carried over
+    included), sorted by (icao24, t), with a ``state`` column (0 air, 1 ground)."""
 
     def __init__(self, params: DetectParams | None = None) -> None:
         self.p = params or DetectParams()
@@ -71,17 +71,18 @@ class DecidePass:
                final_silent: bool = True) -> Columns:
         p = self.p
         if self._carry and self._carry["t"].shape[0]:
-            if rows:
+            if rows and rows["t"].shape[0]:
                 keys = [k for k in rows if k in self._carry]
                 rows = {k: np.concatenate((self._carry[k], rows[k])) for k in keys}
+                # both sorted by (icao24, t), an aircraft's carried rows older than its new
+                # ones: a stable sort by address gives (icao24, t)
+                rows = take(rows, np.argsort(rows["icao24"], kind="stable"))
             else:
                 rows = self._carry
         n = int(rows["t"].shape[0]) if rows else 0
         if n == 0:
             self._carry = rows
             return rows
-        order = np.argsort(rows["slot"], kind="stable")  # carried rows come first
-        rows = take(rows, order)
         slot = rows["slot"].astype(np.int64)
         self._prev = grow(self._prev, int(slot.max()) + 1, -1)
         starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]).astype(np.int64)
@@ -94,11 +95,14 @@ class DecidePass:
         _decide(slot, rows["t"], rows["_eff"], starts, stops, final, self._prev,
                 p.coverage_gap_s, p.min_run_n, p.min_run_s, p.long_run_s, out)
         done = out >= 0
-        self._carry = take(rows, ~done)
-        decided = take(rows, done)
+        if done.all():
+            self._carry = {k: v[:0] for k, v in rows.items()}
+            decided = dict(rows)
+        else:
+            self._carry = take(rows, ~done)
+            decided = take(rows, done)
         decided["state"] = out[done]
-        o = np.lexsort((decided["t"], decided["icao24"]))
-        return take(decided, o)
+        return decided
 
 
 class StatePasses:
