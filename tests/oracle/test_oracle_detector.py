@@ -266,10 +266,12 @@ def test_counters_are_the_reference_ones(name: str, how: str) -> None:
 
 
 FULL = os.environ.get("TAILWATCH_ORACLE_FULL") == "1"
-HEAVY = frozenset({"shared_calfire_week", "shared_tv_relay"})
+HEAVY = frozenset({"shared_calfire_week", "shared_tv_relay", "sim_world_smoke"})
 """Corpora the extra matrices below leave out (but for the random splits with tracker
 rejects) unless ``TAILWATCH_ORACLE_FULL=1``: their extra runs alone (two detectors over
-time slices of a few thousand batches) would take about as long as the rest of this file."""
+time slices of a few thousand batches; for sim_world_smoke, the reference processing 300
+aircraft at every one of ~300 random batches, 20 s) would take about as long as the rest
+of this file."""
 
 
 def _light(feeds: tuple[str, ...], heavy_feeds: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -100,9 +100,13 @@ def test_the_options_matter_on_these_corpora(name: str) -> None:
         event_differences(military.events, both.events))
 
 
-@pytest.mark.parametrize("how", ["whole", "random0", "slices0"])
-@pytest.mark.parametrize("name", OPTION_CORPORA)
+@pytest.mark.parametrize(("name", "how"), [
+    ("synthetic_go_arounds", "whole"), ("synthetic_go_arounds", "random0"),
+    ("synthetic_go_arounds", "slices0"), ("sim_world_smoke", "whole"),
+    ("sim_world_smoke", "slices0")])
 def test_military_and_types_give_the_reference_output(name: str, how: str) -> None:
+    """(sim_world_smoke's random splits left out: 12 s, the reference processing 300
+    aircraft in each of ~300 batches.)"""
     from tailwatch.detect import FlightDetector
 
     options = _options(name)
