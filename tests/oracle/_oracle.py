@@ -339,18 +339,9 @@ def _traffic(path: Path, max_aircraft: int | None = None) -> Columns:
 @functools.cache
 def simulated(name: str) -> Columns:
     """A built-in simulator scenario, decoded and tracked: the positions."""
-    from tailwatch import decode
     from tailwatch.simulate import load_scenario, simulate
-    from tailwatch.track.tracker import Tracker
 
-    sim = simulate(load_scenario(name))
-    tracker = Tracker(receivers=sim.receiver_positions())
-    parts = []
-    step = 65_536
-    for a in range(0, len(sim.frames), step):
-        fb = sim.frames.take(np.arange(a, min(a + step, len(sim.frames))))
-        parts.append(tracker.update(decode(fb)).columns)
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return _scenes.decoded_and_tracked(simulate(load_scenario(name)))
 
 
 @functools.cache

@@ -1,13 +1,14 @@
 """Two corpora of the oracle (registered in ``_oracle.corpora``):
 
 * :func:`synthetic_go_arounds`: aircraft flying real approaches to real runways, built from
-  runway-relative waypoints: go-arounds (one with a second approach and a landing, one with
-  a slow shallow climb whose confirmation comes minutes after the lowest point, one
-  climbing only just enough, two in a row), a low pass that climbs only 400 ft, departures
-  (one levelling off low, one dipping on the climb-out), a crossing over an airport at
-  1,500 ft, level-offs low on the axis that climb again 200 to 320 s later (around the edge
-  of the 300 s go-around window) and a touch-and-go. :data:`EXPECTED_GO_AROUNDS` says how
-  many ``go_around`` events each aircraft must have.
+  runway-relative waypoints: go-arounds (one with a second approach and a landing, two
+  with slow shallow climbs whose confirmation comes 140 and 240 s after the lowest point,
+  one climbing only just enough, two in a row, four after slow shallow finals whose
+  descent is spread over most of the 300 s window), a low pass that climbs only 400 ft,
+  departures (one levelling off low, one dipping on the climb-out), a crossing over an
+  airport at 1,500 ft, level-offs low on the axis that climb again 200 to 320 s later
+  (around the edge of the 300 s go-around window) and a touch-and-go.
+  :data:`EXPECTED_GO_AROUNDS` says how many ``go_around`` events each aircraft must have.
 * :func:`sim_world_smoke`: a few hundred simulated aircraft between six hubs of north-western
   Europe (take-offs, landings and cruising traffic at once, as bench/world_feed.py's
   regions), decoded and tracked.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +45,11 @@ def _level_off(level_s: float) -> list[Waypoint]:
     x_end = -4.0 + 60.0 * level_s / 3600.0
     return [(-7.0, 0.0, 1600.0, 90.0), (-4.0, 0.0, 600.0, 60.0), (x_end, 0.0, 520.0, 60.0),
             (x_end + 1.4, 0.0, 1920.0, 80.0), (x_end + 12.0, 3.0, 4000.0, 160.0)]
+
+
+def _shallow_final() -> list[Waypoint]:
+    return [(-8.0, 0.0, 850.0, 60.0), (-4.2, 0.0, 850.0, 60.0), (0.0, 0.0, 500.0, 60.0),
+            (0.8, 0.0, 1100.0, 60.0), (10.0, 3.0, 3000.0, 120.0)]
 
 
 SCENES: dict[int, tuple[str, str, list[Waypoint], float, float, int | None]] = {
@@ -97,6 +104,18 @@ SCENES: dict[int, tuple[str, str, list[Waypoint], float, float, int | None]] = {
     # a go-around at 300 ft that climbs only just enough (~550 ft) and stays at 830 ft
     13: ("EDDF", "25C", [(-10.0, 0.0, 3300.0, 160.0), (-0.3, 0.0, 300.0, 140.0),
                          (1.5, 0.0, 830.0, 150.0), (30.0, 0.0, 830.0, 180.0)], 3000.0, 1.0,
+         GA),
+    # slow shallow finals (60 kt): level at 850 ft, 350 ft down over 250 s, a go-around
+    # (the descent is spread over most of the 300 s window before the lowest point), at
+    # four phases of the time buckets
+    14: ("LFPO", "06", _shallow_final(), 1800.0, 1.0, GA),
+    15: ("EDDF", "25C", _shallow_final(), 1975.0, 2.0, GA),
+    16: ("EBBR", "25R", _shallow_final(), 2640.0, 1.0, GA),
+    17: ("LFPG", "26R", _shallow_final(), 3280.0, 1.0, GA),
+    # a go-around at 60 kt climbing at ~120 ft/min: 500 ft above the lowest point ~250 s
+    # after it
+    18: ("LFPG", "26R", [(-6.0, 0.0, 1700.0, 90.0), (-0.2, 0.0, 400.0, 60.0),
+                         (4.4, 0.0, 940.0, 60.0), (15.0, 3.0, 3000.0, 120.0)], 900.0, 1.0,
          GA),
     # crossing over an airport at 1,500 ft, never low
     12: ("LFPO", "06", [(-25.0, 1.0, 1500.0, 200.0), (25.0, 1.0, 1500.0, 200.0)], 500.0,
@@ -184,14 +203,12 @@ def smoke_scenario_data(flights: int = 300, minutes: float = 25.0) -> dict[str, 
     }
 
 
-@functools.cache
-def sim_world_smoke() -> Columns:
-    """:func:`smoke_scenario_data` simulated, decoded and tracked: the positions."""
+def decoded_and_tracked(sim: Any) -> Columns:
+    """A simulation's frames decoded and tracked (the tracker knowing its receivers): the
+    positions."""
     from tailwatch import decode
-    from tailwatch.simulate import parse_scenario, simulate
     from tailwatch.track.tracker import Tracker
 
-    sim = simulate(parse_scenario(smoke_scenario_data(), source="oracle world smoke"))
     tracker = Tracker(receivers=sim.receiver_positions())
     parts = []
     step = 65_536
@@ -199,3 +216,12 @@ def sim_world_smoke() -> Columns:
         fb = sim.frames.take(np.arange(a, min(a + step, len(sim.frames))))
         parts.append(tracker.update(decode(fb)).columns)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+@functools.cache
+def sim_world_smoke() -> Columns:
+    """:func:`smoke_scenario_data` simulated, decoded and tracked: the positions."""
+    from tailwatch.simulate import parse_scenario, simulate
+
+    return decoded_and_tracked(simulate(parse_scenario(smoke_scenario_data(),
+                                                       source="oracle world smoke")))
