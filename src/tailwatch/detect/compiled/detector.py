@@ -58,6 +58,7 @@ _BUF_KEYS = ("t", "lat", "lon", "altitude_ft", "gs_kt", "track_deg", "vrate_fpm"
              "_aptd", "_h", "_step", "_st", "_fs", "emergency")
 _HEAD_KEYS = ("t", "lat", "lon", "_alt", "_trk", "vrate_fpm", "_apt", "_h")
 _STORE_MARGIN_S = 180.0  # store retention beyond the look-backs (batching, chunking)
+_FLUSH_CHUNK = 1024  # aircraft given their row buffers at once by flush()
 
 # time-out state per slot
 _ACTIVE, _LEFT, _CLOSED = 0, 1, 2
@@ -108,6 +109,9 @@ class CompiledDetector(FlightDetector):
         self._tstate = np.zeros(0, np.int8)
         self._seen_t = np.zeros(0)  # last row kept (kept through the passes' eviction)
         self._sums = wk.new_sums(0)
+        self.ways = np.zeros(4, np.int64)
+        """Aircraft segments of the batches so far by way (:mod:`.walk`: slow, fast air,
+        fast ground, fast taxi-in): how much of the work avoided per-aircraft Python."""
 
     # --- per-slot arrays ------------------------------------------------------------------
 
@@ -204,18 +208,25 @@ class CompiledDetector(FlightDetector):
         slots = self._passes.derive.slots
         self._rowev._reserve(slots.n)
         self._reserve(slots.n)
-        held = self._gathered(np.arange(slots.n, dtype=np.int64))
-        for icao, ac in list(self._aircraft.items()):
-            s = slots.find(icao)
-            if ac.rejected:  # counts held back by implausible_every_s: the history ends
-                pending, ac.rejected = ac.rejected, {}
+        items = list(self._aircraft.items())
+        for k in range(0, len(items), _FLUSH_CHUNK):  # memory: a chunk of buffers at once
+            part = items[k:k + _FLUSH_CHUNK]
+            found = np.array([slots.find(icao) for icao, _ in part], np.int64)
+            held = self._gathered(found[found >= 0])
+            for (_, ac), s in zip(part, found.tolist(), strict=True):
+                if ac.rejected:  # counts held back by implausible_every_s: the history ends
+                    pending, ac.rejected = ac.rejected, {}
+                    if s >= 0:
+                        self._rowev._last_jump[s] = -math.inf
+                    self._implausible_counts(ac.icao, pending)
                 if s >= 0:
-                    self._rowev._last_jump[s] = -math.inf
-                self._implausible_counts(ac.icao, pending)
-            if s >= 0:
-                self._hold(ac, s, held.get(s))
-                self._sticky[s] = True
-            self._finalize(ac, close=True)
+                    self._hold(ac, s, held.pop(s, None))
+                    self._sticky[s] = True
+                self._finalize(ac, close=True)
+                if s >= 0:  # the rows are in the store if more history follows
+                    ac.store = Buffer()
+                    ac.n_done = 0
+                    self._free[s] = True
         return self._take()
 
     def hygiene(self, icao24: int | None = None) -> dict[str, int]:
@@ -284,6 +295,7 @@ class CompiledDetector(FlightDetector):
         wk.fast_air(slot, t, rows["lat"], rows["lon"], rows["_trk"], rows["_alt"], rows["_v"],
                     rows["gs_kt"].astype(np.float64), rows["_step"], starts, stops, kind,
                     self._serial, self._sums, self._last_t, rows["_fs"])
+        self.ways += np.bincount(kind, minlength=4)[:4]
         ground = kind == wk.FAST_GROUND
         if ground.any():
             last = stops[ground] - 1
@@ -510,16 +522,18 @@ class CompiledDetector(FlightDetector):
         due = np.flatnonzero(np.isfinite(kept) & (
             ((silent > p.coverage_gap_s) & (ts == _ACTIVE))
             | ((silent > p.flight_gap_s) & (ts == _LEFT))))
-        held = self._gathered(due)
-        for s in due.tolist():  # Python per aircraft going silent
-            ac = self._aircraft.get(int(self._icao[s]))
-            if ac is None:
-                continue
-            self._hold(ac, s, held.get(s))
-            close = bool(silent[s] > p.flight_gap_s)
-            self._finalize(ac, close=close)
-            self._sticky[s] = True
-            ts[s] = _CLOSED if close or ac.flight is None else _LEFT
+        for k in range(0, due.size, _FLUSH_CHUNK):  # Python per aircraft going silent
+            part = due[k:k + _FLUSH_CHUNK]
+            held = self._gathered(part)
+            for s in part.tolist():
+                ac = self._aircraft.get(int(self._icao[s]))
+                if ac is None:
+                    continue
+                self._hold(ac, s, held.pop(s, None))
+                close = bool(silent[s] > p.flight_gap_s)
+                self._finalize(ac, close=close)
+                self._sticky[s] = True
+                ts[s] = _CLOSED if close or ac.flight is None else _LEFT
         for icao in list(self._reject_only):  # only tracker rejects, never a position
             ac = self._aircraft.get(icao)
             s = derive.slots.find(icao)
