@@ -90,6 +90,7 @@ class CompiledDetector(FlightDetector):
                                p.coverage_gap_s + look_back + _STORE_MARGIN_S)
         self._pre = RowStore(("icao24", "t", "callsign"), p.taxi_out_s + _STORE_MARGIN_S)
         self._low_lookback_s = 2 * p.go_around_window_s
+        self._look_back_s = look_back
         self._reject_only: set[int] = set()
         # per slot
         self._icao = np.zeros(0, np.uint32)
@@ -534,6 +535,7 @@ class CompiledDetector(FlightDetector):
                 self._finalize(ac, close=close)
                 self._sticky[s] = True
                 ts[s] = _CLOSED if close or ac.flight is None else _LEFT
+                self._compact(ac)
         for icao in list(self._reject_only):  # only tracker rejects, never a position
             ac = self._aircraft.get(icao)
             s = derive.slots.find(icao)
@@ -545,6 +547,21 @@ class CompiledDetector(FlightDetector):
                 del self._aircraft[icao]
                 self._rowev._last_jump[s] = -math.inf
                 self._reject_only.discard(icao)
+
+    def _compact(self, ac: AircraftState) -> None:
+        """Memory of an aircraft gone silent (kept until ``evict_after_s`` for the gap
+        inference when it comes back): only the rows of the look-backs before its last one
+        (those the reference keeps), in a buffer of their size."""
+        b = ac.buf
+        n = n_rows(b)
+        if n == 0 or ac.pendings:
+            return
+        cut = int(np.searchsorted(b["t"], ac.last_t - self._look_back_s))
+        cut = max(0, min(cut, ac.n_done - 1))
+        rows = {k: v[cut:].copy() for k, v in b.items()}
+        ac.store = Buffer(self.p.max_rows_per_aircraft + 512)
+        ac.store.append(rows)
+        ac.n_done -= cut
 
     def _evict(self, slots: npt.NDArray[np.int64]) -> None:
         """Forget aircraft silent for ``evict_after_s`` (the passes already did)."""
