@@ -770,8 +770,9 @@ class FlightDetector:
         p = self.p
         gone = []
         for icao, ac in self._aircraft.items():
-            if ac.inbox and self.now - float(ac.inbox[-1]["t"][-1]) > p.coverage_gap_s:
-                self._drain(ac)  # the last news of it are old: decide them now
+            last = float(ac.buf["t"][-1]) if n_rows(ac.buf) else -math.inf
+            if ac.inbox and self.now - last > p.coverage_gap_s:
+                self._drain(ac)  # about to time out: its waiting positions first
             if not n_rows(ac.buf):
                 if not ac.inbox and not ac.rejected and not (
                         self.now - ac.last_jump_t < p.implausible_every_s):
