@@ -138,10 +138,7 @@ class FlightDetector:
         cols, starts, stops = sort_by_aircraft(cols)
         if n_rows(cols):
             finite = np.isfinite(cols["t"])
-            if not self._time_warned and (problem := hy.time_unit_problem(cols["t"])):
-                self._time_warned = True
-                self.rejects["detect_time_unit_suspect"] += int(finite.sum())
-                warnings.warn(hy.TimeUnitWarning(problem), stacklevel=2)
+            self._check_time_unit(cols["t"])
             if finite.any():
                 self.now = max(self.now, float(cols["t"][finite].max()))
         urgent = _urgent_rows(cols)
@@ -164,6 +161,13 @@ class FlightDetector:
             self._implausible_counts(int(icao), counts)
         self._timeouts()
         return self._take()
+
+    def _check_time_unit(self, t: F64) -> None:
+        """Warn once (and count) when the times look like another unit than seconds."""
+        if not self._time_warned and (problem := hy.time_unit_problem(t)):
+            self._time_warned = True
+            self.rejects["detect_time_unit_suspect"] += int(np.isfinite(t).sum())
+            warnings.warn(hy.TimeUnitWarning(problem), stacklevel=3)
 
     def _new_aircraft(self, icao: int) -> AircraftState:  # buffer growth held near the cap
         return AircraftState(icao, store=Buffer(self.p.max_rows_per_aircraft + 512))
@@ -507,10 +511,15 @@ class FlightDetector:
             self._close(ac, f, GROUND)
             cut = a
         if cut < z:
-            t_keep = np.concatenate((ac.pre_t, b["t"][cut:z]))
-            cs_keep = np.concatenate((ac.pre_cs, b["callsign"][cut:z]))
-            k = t_keep >= t_keep[-1] - p.taxi_out_s
-            ac.pre_t, ac.pre_cs = t_keep[k], cs_keep[k]
+            self._keep_taxi_out(ac, b["t"][cut:z], b["callsign"][cut:z])
+
+    def _keep_taxi_out(self, ac: AircraftState, t: F64, cs: npt.NDArray[np.bytes_]) -> None:
+        """Ground rows kept for the taxi-out of the next take-off: the last
+        ``taxi_out_s``."""
+        t_keep = np.concatenate((ac.pre_t, t))
+        cs_keep = np.concatenate((ac.pre_cs, cs))
+        k = t_keep >= t_keep[-1] - self.p.taxi_out_s
+        ac.pre_t, ac.pre_cs = t_keep[k], cs_keep[k]
 
     def _add_to_flight(self, ac: AircraftState, f: FlightState, a: int, z: int, air: bool) -> None:
         p = self.p

@@ -31,17 +31,16 @@ something.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from tailwatch.detect import hygiene as hy
-from tailwatch.detect.columns import Buffer, Columns, as_columns, n_rows
+from tailwatch.detect.columns import Buffer, Columns, as_columns, concat, n_rows
 from tailwatch.detect.compiled import walk as wk
 from tailwatch.detect.compiled.decide import StatePasses
+from tailwatch.detect.compiled.derive import _segments
 from tailwatch.detect.compiled.orbits import OrbitPass
 from tailwatch.detect.compiled.rowevents import RowEventsPass
 from tailwatch.detect.compiled.slots import grow
@@ -49,7 +48,7 @@ from tailwatch.detect.compiled.store import RowStore
 from tailwatch.detect.flights import FlightDetector
 from tailwatch.detect.itinerary import Fix
 from tailwatch.detect.params import DetectParams
-from tailwatch.detect.state import AIR, GROUND, AircraftState
+from tailwatch.detect.state import AIR, GROUND, AircraftState, FlightState
 
 __all__ = ["CompiledDetector"]
 
@@ -183,11 +182,8 @@ class CompiledDetector(FlightDetector):
         events). ``rejects``: positions the tracker rejected since the last call, per
         address and reason (``implausible_position`` events)."""
         cols = as_columns(positions)
-        if n_rows(cols) and not self._time_warned and (
-                problem := hy.time_unit_problem(cols["t"])):
-            self._time_warned = True
-            self.rejects["detect_time_unit_suspect"] += int(np.isfinite(cols["t"]).sum())
-            warnings.warn(hy.TimeUnitWarning(problem), stacklevel=2)
+        if n_rows(cols):
+            self._check_time_unit(cols["t"])
         rows = self._passes.update(cols, final_silent=False)
         self.now = max(self.now, self._passes.now)
         self._batch(rows)
@@ -266,8 +262,7 @@ class CompiledDetector(FlightDetector):
         rows["_fs"] = np.full(n, -1, np.int32)
         if "emergency" not in rows:
             rows["emergency"] = np.full(n, -1, np.int8)
-        starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]]).astype(np.int64)
-        stops = np.r_[starts[1:], n].astype(np.int64)
+        starts, stops = _segments(rows["icao24"])  # one slot per address
         self._icao[slot[starts]] = rows["icao24"][starts]
         self._walk(rows, slot, starts, stops)
         self._rowev.update(rows, first_seen=False, flight_id=self._flight_id)
@@ -362,10 +357,7 @@ class CompiledDetector(FlightDetector):
             self._pre_dirty[s]) else {}
         self._pre_dirty[s] = False
         if pre and n_rows(pre):
-            t_keep = np.concatenate((ac.pre_t, pre["t"]))
-            cs_keep = np.concatenate((ac.pre_cs, pre["callsign"]))
-            k = t_keep >= t_keep[-1] - p.taxi_out_s
-            ac.pre_t, ac.pre_cs = t_keep[k], cs_keep[k]
+            self._keep_taxi_out(ac, pre["t"], pre["callsign"])
         self._pull(ac, s)
         self._free[s] = False
 
@@ -389,8 +381,7 @@ class CompiledDetector(FlightDetector):
                               & (t <= f.first_air.t + p.descent_window_s))[:room]
         if rows.size:
             part = {k: got[k][rows] for k in _HEAD_KEYS}
-            f.head = {k: np.concatenate((f.head[k], part[k])) for k in _HEAD_KEYS} \
-                if head_n else part
+            f.head = concat([f.head, part]) if head_n else part
 
     def _heads_due(self) -> None:
         """Complete the first positions of the flights whose first ``descent_window_s`` in
@@ -416,9 +407,7 @@ class CompiledDetector(FlightDetector):
         if f is not None and g:  # taxi-in rows (never in the same stretch as air rows)
             f.n += g
             f.last_seen = float(row[wk.G_LAST_T])
-            name = bytes(self._cs[s:s + 1].view("S8")[0]).decode("ascii", "replace").strip()
-            if name:
-                f.callsigns[name] = f.callsigns.get(name, 0) + g
+            self._count_callsign(f, s, g)
         if f is not None and n:
             f.n += n
             f.last_seen = float(row[wk.LAST_T])
@@ -433,10 +422,18 @@ class CompiledDetector(FlightDetector):
             f.prev_air = (t, lat, lon)
             f.last_air = Fix(t, lat, lon, float(row[wk.LAST_TRK]), float(row[wk.LAST_ALT]),
                              float(row[wk.LAST_V]))
-            name = bytes(self._cs[s:s + 1].view("S8")[0]).decode("ascii", "replace").strip()
-            if name:
-                f.callsigns[name] = f.callsigns.get(name, 0) + n
+            self._count_callsign(f, s, n)
         self._sums[s] = wk.new_sums(1)[0]
+
+    def _count_callsign(self, f: FlightState, s: int, n: int) -> None:
+        """``n`` rows of the fast way, all with slot ``s``'s callsign, for flight ``f``."""
+        name = bytes(self._cs[s:s + 1].view("S8")[0]).decode("ascii", "replace").strip()
+        if name:
+            f.callsigns[name] = f.callsigns.get(name, 0) + n
+
+    def _keep_callsign(self, ac: AircraftState, s: int) -> None:
+        """The callsign the fast way expects of slot ``s``: its last row's."""
+        self._cs[s] = np.array([ac.buf["callsign"][-1]], "S8").view(np.uint64)[0]
 
     def _settle(self, ac: AircraftState, s: int) -> None:
         """After the flight logic: can the next rows of ``ac`` take the fast way? If so its
@@ -453,7 +450,7 @@ class CompiledDetector(FlightDetector):
                     and f.first_air is not None and f.prev_air is not None):
                 fast = True
                 self._serial[s] = f.serial
-                self._cs[s] = np.array([ac.buf["callsign"][-1]], "S8").view(np.uint64)[0]
+                self._keep_callsign(ac, s)
                 head_n = n_rows(f.head)
                 room = p.max_rows_per_aircraft - head_n
                 until = f.first_air.t + p.descent_window_s
@@ -467,7 +464,7 @@ class CompiledDetector(FlightDetector):
                   and math.isfinite(f.landing_t)):
                 fast = True  # taxi-in
                 self._serial[s] = f.serial
-                self._cs[s] = np.array([ac.buf["callsign"][-1]], "S8").view(np.uint64)[0]
+                self._keep_callsign(ac, s)
                 self._taxi_until[s] = f.landing_t + p.taxi_in_s
         self._sticky[s] = not fast
         if fast:
